@@ -1,0 +1,210 @@
+"""Checkpoint I/O: the official msgpack format, layout conversion and orbax.
+
+Official files hold one Flax msgpack state dict `{"params": {...}}` of float32
+arrays with the transformer layers unrolled (`TransformerLayer_{i}`). Models
+built with `scan_layers=True` keep the layers stacked under
+`TransformerLayers`; `to_scan_layout` / `to_official_layout` convert between
+the two losslessly. Every load is validated against the tree the config
+expects, and any problem raises one `CheckpointError` that names the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from typing import Any, Callable, Mapping
+
+import flax
+from flax import traverse_util
+import jax
+import numpy as np
+
+from maskgit.nets import transformer as transformer_lib
+
+PyTree = Any
+_LAYER_RE = re.compile(r"^TransformerLayer_(\d+)$")
+_MAX_LISTED = 8
+
+
+class CheckpointError(ValueError):
+  """A checkpoint file is missing, unreadable or does not match the config."""
+
+
+def read_msgpack(path: str) -> dict:
+  """Reads a Flax msgpack state dict; returns nested dicts of numpy arrays."""
+  path = os.fspath(path)
+  if not os.path.exists(path):
+    raise CheckpointError(f"Checkpoint file not found: {path}")
+  if os.path.isdir(path):
+    raise CheckpointError(
+        f"Checkpoint path is a directory, expected a msgpack file: {path} "
+        "(orbax checkpoints are read with restore_orbax)")
+  with open(path, "rb") as f:
+    data = f.read()
+  try:
+    state = flax.serialization.msgpack_restore(data)
+  except Exception as e:  # msgpack raises several unrelated exception types.
+    raise CheckpointError(
+        f"{path} is not a readable Flax msgpack file ({len(data)} bytes; "
+        f"truncated or another format?): {type(e).__name__}: {e}") from e
+  if not isinstance(state, dict) or "params" not in state:
+    keys = list(state)[:5] if isinstance(state, dict) else type(state).__name__
+    raise CheckpointError(
+        f"{path} is not a MaskGIT state dict: expected a top-level 'params' "
+        f"entry, found {keys}")
+  return state
+
+
+def write_msgpack(path: str, params: PyTree) -> None:
+  """Writes `{"params": params}` atomically in the official msgpack format."""
+  path = os.fspath(path)
+  tree = params if "params" in params else {"params": params}
+  tree = jax.tree.map(lambda x: np.asarray(x, np.float32), tree)
+  data = flax.serialization.msgpack_serialize(flax.core.unfreeze(tree))
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
+  try:
+    with os.fdopen(fd, "wb") as f:
+      f.write(data)
+    os.replace(tmp, path)
+  except BaseException:
+    if os.path.exists(tmp):
+      os.remove(tmp)
+    raise
+
+
+def _shapes(tree: PyTree) -> dict[str, tuple[int, ...]]:
+  flat = traverse_util.flatten_dict(flax.core.unfreeze(tree), sep="/")
+  return {k: tuple(getattr(v, "shape", None) or np.shape(v))
+          for k, v in flat.items()}
+
+
+def check_tree(tree: PyTree, expected: PyTree, source: str) -> None:
+  """Raises CheckpointError listing the first mismatched paths and shapes."""
+  got, want = _shapes(tree), _shapes(expected)
+  problems = []
+  for k in sorted(set(want) | set(got)):
+    if k not in got:
+      problems.append(f"  missing    {k}: expected {want[k]}")
+    elif k not in want:
+      problems.append(f"  unexpected {k}: shape {got[k]}")
+    elif got[k] != want[k]:
+      problems.append(f"  shape      {k}: expected {want[k]}, got {got[k]}")
+  if problems:
+    shown = "\n".join(problems[:_MAX_LISTED])
+    more = len(problems) - _MAX_LISTED
+    extra = f"\n  ... and {more} more" if more > 0 else ""
+    raise CheckpointError(
+        f"{source} does not match the model config: {len(problems)} "
+        f"mismatched paths (expected {len(want)} leaves, got {len(got)}):\n"
+        f"{shown}{extra}")
+
+
+def to_scan_layout(params: Mapping[str, Any]) -> dict:
+  """Stacks `TransformerLayer_{i}` subtrees into one `TransformerLayers`."""
+  params = dict(params)
+  ids = sorted(int(m.group(1)) for k in params
+               if (m := _LAYER_RE.match(k)))
+  if not ids:
+    return params
+  if ids != list(range(len(ids))):
+    raise CheckpointError(f"Transformer layers are not contiguous: {ids}")
+  layers = [params.pop(f"TransformerLayer_{i}") for i in ids]
+  params[transformer_lib.SCAN_NAME] = jax.tree.map(
+      lambda *xs: np.stack([np.asarray(x) for x in xs]), *layers)
+  return params
+
+
+def to_official_layout(params: Mapping[str, Any]) -> dict:
+  """Inverse of `to_scan_layout`."""
+  params = dict(params)
+  stacked = params.pop(transformer_lib.SCAN_NAME, None)
+  if stacked is None:
+    return params
+  n = jax.tree.leaves(stacked)[0].shape[0]
+  for i in range(n):
+    params[f"TransformerLayer_{i}"] = jax.tree.map(
+        lambda x, i=i: np.asarray(x[i]), stacked)
+  return params
+
+
+def abstract_params(init_fn: Callable[[jax.Array], PyTree]) -> PyTree:
+  """Shapes of `init_fn(key)['params']` without computing anything."""
+  return jax.eval_shape(init_fn, jax.random.key(0))["params"]
+
+
+def load_transformer(path: str,
+                     config: transformer_lib.TransformerConfig) -> dict:
+  """Loads an official-format transformer file into `config`'s layout.
+
+  A file without hint embeddings loads into a config with `num_hint_codes`
+  (the hint table is then zero-initialised, i.e. "no hint" behaviour).
+  """
+  params = read_msgpack(path)["params"]
+  official = _official_config(config)
+  expected = abstract_params(
+      lambda k: transformer_lib.init_params(official, k))
+  embed = dict(params.get("Embed_0", {}))
+  hint = embed.pop("hint_embeddings", None)
+  if config.num_hint_codes:
+    params = {**params, "Embed_0": embed}
+  check_tree(params, expected, path)
+  if config.num_hint_codes:
+    rows = (config.num_hint_codes + 1, config.hidden_size)
+    if hint is None:
+      hint = {"embedding": np.zeros(rows, np.float32)}
+    elif np.shape(hint["embedding"]) != rows:
+      raise CheckpointError(
+          f"{path}: hint embedding shape {np.shape(hint['embedding'])}, "
+          f"expected {rows}")
+    params["Embed_0"] = {**embed, "hint_embeddings": hint}
+  params = jax.tree.map(np.asarray, params)
+  return to_scan_layout(params) if config.scan_layers else params
+
+
+def save_transformer(path: str, params: PyTree) -> None:
+  """Saves transformer params (either layout) in the official format."""
+  write_msgpack(path, to_official_layout(flax.core.unfreeze(params)))
+
+
+def _official_config(config):
+  import dataclasses  # pylint: disable=g-import-not-at-top
+  return dataclasses.replace(config, scan_layers=False, remat=False,
+                             num_hint_codes=0)
+
+
+def load_tokenizer(path: str, config) -> dict:
+  """Loads an official-format tokenizer file, validated against `config`."""
+  from maskgit.nets import vqgan  # pylint: disable=g-import-not-at-top
+  params = read_msgpack(path)["params"]
+  expected = abstract_params(lambda k: vqgan.init_params(config, k))
+  check_tree(params, expected, path)
+  return jax.tree.map(np.asarray, params)
+
+
+def save_orbax(directory: str, params: PyTree) -> None:
+  """Saves a params tree with orbax (atomic; overwrites)."""
+  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+  with ocp.StandardCheckpointer() as ckptr:
+    ckptr.save(os.path.abspath(directory), params, force=True)
+
+
+def restore_orbax(directory: str, abstract: PyTree | None = None) -> PyTree:
+  """Restores an orbax params tree, validated against `abstract` if given."""
+  import orbax.checkpoint as ocp  # pylint: disable=g-import-not-at-top
+  directory = os.path.abspath(directory)
+  if not os.path.isdir(directory):
+    raise CheckpointError(f"Orbax checkpoint directory not found: {directory}")
+  with ocp.StandardCheckpointer() as ckptr:
+    try:
+      meta = ckptr.metadata(directory)
+      tree = getattr(meta, "item_metadata", meta)
+    except Exception as e:
+      raise CheckpointError(
+          f"{directory} is not a readable orbax checkpoint: {e}") from e
+    if abstract is not None:
+      check_tree(tree, abstract, directory)
+      return ckptr.restore(directory, abstract)
+    return ckptr.restore(directory)
