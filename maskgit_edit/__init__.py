@@ -1,0 +1,1 @@
+"""MaskGIT-Edit: stroke-guided image editing with MaskGIT."""
