@@ -76,26 +76,35 @@ def write_msgpack(path: str, params: PyTree) -> None:
 
 
 def _shapes(tree: PyTree) -> dict[str, tuple[int, ...]]:
-  flat = traverse_util.flatten_dict(flax.core.unfreeze(tree), sep="/")
-  return {k: tuple(getattr(v, "shape", None) or np.shape(v))
-          for k, v in flat.items()}
+  """'a/b/c' -> shape for every leaf of a (possibly metadata) tree."""
+  flat, _ = jax.tree_util.tree_flatten_with_path(
+      tree, is_leaf=lambda x: hasattr(x, "shape"))
+  def name(k):
+    return str(getattr(k, "key", getattr(k, "name", getattr(k, "idx", k))))
+  return {"/".join(name(k) for k in path): tuple(np.shape(v)) if not hasattr(
+      v, "shape") else tuple(v.shape) for path, v in flat}
 
 
 def check_tree(tree: PyTree, expected: PyTree, source: str) -> None:
   """Raises CheckpointError listing the first mismatched paths and shapes."""
   got, want = _shapes(tree), _shapes(expected)
-  problems = []
-  for k in sorted(set(want) | set(got)):
-    if k not in got:
-      problems.append(f"  missing    {k}: expected {want[k]}")
-    elif k not in want:
-      problems.append(f"  unexpected {k}: shape {got[k]}")
-    elif got[k] != want[k]:
-      problems.append(f"  shape      {k}: expected {want[k]}, got {got[k]}")
+  # Missing and unexpected paths first: they say most about what went wrong.
+  problems = [f"  missing    {k}: expected {want[k]}"
+              for k in sorted(set(want) - set(got))]
+  problems += [f"  unexpected {k}: shape {got[k]}"
+               for k in sorted(set(got) - set(want))]
+  problems += [f"  shape      {k}: expected {want[k]}, got {got[k]}"
+               for k in sorted(set(got) & set(want)) if got[k] != want[k]]
   if problems:
     shown = "\n".join(problems[:_MAX_LISTED])
     more = len(problems) - _MAX_LISTED
     extra = f"\n  ... and {more} more" if more > 0 else ""
+    top_got = sorted({k.split("/")[0] for k in got})
+    top_want = sorted({k.split("/")[0] for k in want})
+    if not set(top_got) & set(top_want):
+      extra += (f"\n  The file's top-level entries {top_got[:6]} share nothing "
+                f"with the expected {top_want[:6]}: wrong kind of checkpoint "
+                "(tokenizer vs transformer)?")
     raise CheckpointError(
         f"{source} does not match the model config: {len(problems)} "
         f"mismatched paths (expected {len(want)} leaves, got {len(got)}):\n"
@@ -201,6 +210,7 @@ def restore_orbax(directory: str, abstract: PyTree | None = None) -> PyTree:
     try:
       meta = ckptr.metadata(directory)
       tree = getattr(meta, "item_metadata", meta)
+      tree = getattr(tree, "tree", tree)
     except Exception as e:
       raise CheckpointError(
           f"{directory} is not a readable orbax checkpoint: {e}") from e
