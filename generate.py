@@ -13,17 +13,15 @@ Without checkpoint paths the model is randomly initialised (pipeline demo).
 import sys
 
 from absl import app
-from absl import flags
-from ml_collections import config_flags
 
-_CONFIG = config_flags.DEFINE_config_file(
-    "config", "configs/generate.py", "Generation config.", lock_config=True)
+from maskgit import cli
+
+_CONFIG = cli.define_config_flag("configs/generate.py", "Generation config.")
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  from maskgit import cli  # pylint: disable=g-import-not-at-top
   try:
     cli.run_generate(_CONFIG.value)
   except (ValueError, OSError) as e:
@@ -32,4 +30,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=cli.parse_flags_or_exit)

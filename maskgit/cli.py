@@ -4,14 +4,47 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 
+from absl import flags
 import jax
+from ml_collections import config_flags
 import numpy as np
 
 from maskgit import image_io
 from maskgit import model as model_lib
 from maskgit import runtime
+
+
+def _exit_bad_command_line(e: Exception):
+  text = str(e).replace("\\n", "\n").replace("\\", "").replace("'", "")
+  lines = [line.strip() for line in text.splitlines() if line.strip()]
+  if any(line.startswith("Traceback") for line in lines):
+    lines = lines[-1:]  # The config file raised: its own message suffices.
+  msg = " ".join(lines)
+  print(f"error: bad command line: {msg}", file=sys.stderr)
+  sys.exit(2)
+
+
+def define_config_flag(default: str, help_string: str):
+  """`config_flags.DEFINE_config_file(lock_config=True)` that reports a typo
+  in a `--config.x=...` override (applied while the flag is defined) as one
+  line and exit status 2 instead of a traceback."""
+  try:
+    return config_flags.DEFINE_config_file("config", default, help_string,
+                                           lock_config=True)
+  except (AttributeError, KeyError, TypeError, ValueError) as e:
+    _exit_bad_command_line(e)
+
+
+def parse_flags_or_exit(argv: list[str]) -> list[str]:
+  """absl `flags_parser` that turns any bad flag or config override (typo,
+  wrong type, unknown preset) into one line on stderr and exit status 2."""
+  try:
+    return flags.FLAGS(argv)
+  except Exception as e:  # pylint: disable=broad-except
+    _exit_bad_command_line(e)
 
 
 def load_model(config) -> model_lib.MaskGIT:
