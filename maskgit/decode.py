@@ -7,8 +7,10 @@ official order, so with the same logits function, inputs and key it returns
 bit-identical tokens.
 
 Samplers customise the loop by subclassing `DecodeHooks` (how the model input
-is formed, how logits are adjusted, which positions may be resampled, and how
-sampled tokens are scored for keeping); they never copy the loop.
+is formed and the model called, how logits are adjusted, which positions may
+be resampled, how sampled tokens are scored for keeping, which count the mask
+schedule multiplies, and how per-example `aux` evolves between steps); they
+never copy the loop.
 """
 
 from __future__ import annotations
@@ -46,6 +48,14 @@ class DecodeHooks:
     """Returns (ids_BL, hints_BL or None) fed to the transformer."""
     return s.tokens, None
 
+  def logits(self, s: DecodeState, logits_fn: LogitsFn) -> jax.Array:
+    """Transformer logits [B, L, V]; override to call `logits_fn` twice etc."""
+    return logits_fn(*self.model_inputs(s))
+
+  def schedule_total(self, s: DecodeState) -> jax.Array:
+    """int32/float [B]: the count the mask schedule's ratio multiplies."""
+    return s.unknown0
+
   def adjust_logits(self, s: DecodeState, logits_BLC: jax.Array) -> jax.Array:
     """Logits over image codes before sampling (and before confidences)."""
     return logits_BLC
@@ -59,6 +69,20 @@ class DecodeHooks:
     """Probability-like score of each sample; +inf = never re-mask."""
     del s, sampled_BL
     return jnp.where(resample_BL, probs_BL, jnp.inf)
+
+  def update_aux(self, s: DecodeState, sampled_BL: jax.Array,
+                 next_BL: jax.Array, conf_BL: jax.Array) -> PyTree:
+    """aux for the next step (carried through the scan); default unchanged.
+
+    Args:
+      s: this step's state.
+      sampled_BL: int32 [B, L], this step's tokens before re-masking.
+      next_BL: int32 [B, L], the next step's input (MASK_ID = re-masked).
+      conf_BL: float32 [B, L], the Gumbel-perturbed log-confidences used to
+        choose what to re-mask.
+    """
+    del sampled_BL, next_BL, conf_BL
+    return s.aux
 
 
 REFERENCE = DecodeHooks()
@@ -104,21 +128,22 @@ def decode(logits_fn: LogitsFn,
   unknown0_B = jnp.sum(inputs_BL == MASK_ID, axis=-1)
 
   def step_fn(carry, step):
-    tokens_BL, rng = carry
+    tokens_BL, rng, aux_t = carry
     ratio = (step + 1).astype(jnp.float32) / num_iter
-    s = DecodeState(step, ratio, tokens_BL, unknown0_B, aux)
-    logits_BLC = logits_fn(*hooks.model_inputs(s))[..., :num_codes]
+    s = DecodeState(step, ratio, tokens_BL, unknown0_B, aux_t)
+    logits_BLC = hooks.logits(s, logits_fn)[..., :num_codes]
     logits_BLC = hooks.adjust_logits(s, logits_BLC)
     rng, sample_rng = jax.random.split(rng, 2)
     sampled_BL = jax.random.categorical(sample_rng, logits_BLC)
     resample_BL = hooks.resample_mask(s)
     sampled_BL = jnp.where(resample_BL, sampled_BL, tokens_BL)
 
-    mask_ratio = schedules.mask_ratio(ratio, unknown0_B, schedule)
+    mask_ratio = schedules.mask_ratio(ratio, hooks.schedule_total(s),
+                                      schedule)
     probs_BLC = jax.nn.softmax(logits_BLC, axis=-1)
     probs_BL = jnp.take_along_axis(probs_BLC, sampled_BL[..., None], -1)[..., 0]
     probs_BL = hooks.confidence(s, probs_BL, sampled_BL, resample_BL)
-    mask_len_B1 = jnp.floor(unknown0_B * mask_ratio)[:, None]
+    mask_len_B1 = jnp.floor(hooks.schedule_total(s) * mask_ratio)[:, None]
     mask_len_B1 = jnp.maximum(
         1, jnp.minimum(jnp.sum(resample_BL, -1, keepdims=True) - 1,
                        mask_len_B1))
@@ -129,10 +154,11 @@ def decode(logits_fn: LogitsFn,
     cut_B1 = jnp.take_along_axis(jnp.sort(conf_BL, axis=-1),
                                  mask_len_B1.astype(jnp.int32), axis=-1)
     next_BL = jnp.where(conf_BL < cut_B1, MASK_ID, sampled_BL)
-    return (next_BL, rng), sampled_BL
+    aux_t = hooks.update_aux(s, sampled_BL, next_BL, conf_BL)
+    return (next_BL, rng, aux_t), sampled_BL
 
   steps = jnp.arange(start_iter, num_iter, dtype=jnp.int32)
-  _, sampled_TBL = jax.lax.scan(step_fn, (inputs_BL, rng), steps)
+  _, sampled_TBL = jax.lax.scan(step_fn, (inputs_BL, rng, aux), steps)
   if not return_all:
     return sampled_TBL[-1]
   head = jnp.broadcast_to(inputs_BL[:, None],

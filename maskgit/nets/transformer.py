@@ -101,7 +101,8 @@ class Embed(nn.Module):
   config: TransformerConfig
 
   @nn.compact
-  def __call__(self, ids_BL, hint_BL, deterministic: bool):
+  def __call__(self, ids_BL, hint_BL, deterministic: bool,
+               position_ids_BL=None):
     cfg = self.config
     # The official mask token id is -1; it addresses the last row.
     ids_BL = jnp.where(ids_BL < 0, cfg.vocab_size + ids_BL, ids_BL)
@@ -113,7 +114,10 @@ class Embed(nn.Module):
     if length > cfg.seq_len:
       raise ValueError(f"Sequence of {length} tokens exceeds seq_len "
                        f"{cfg.seq_len}.")
-    x = word(ids_BL) + pos(jnp.arange(length)[None])
+    if position_ids_BL is None:
+      position_ids_BL = jnp.arange(length)[None]
+    # Explicit ids: a window of the image keeps its absolute positions.
+    x = word(ids_BL) + pos(position_ids_BL)
     if cfg.num_hint_codes:
       # Hint row 0 is "no hint" and is zero-initialised, so a fresh hint table
       # leaves the base model's outputs unchanged.
@@ -196,16 +200,18 @@ class Transformer(nn.Module):
   """MaskGIT's bidirectional transformer.
 
   Call with int32 token ids [B, L] (class token at position 0, -1 for [MASK])
-  and optionally hint ids [B, L] (-1 = no hint; needs `num_hint_codes`).
+  and optionally hint ids [B, L] (-1 = no hint; needs `num_hint_codes`) and
+  absolute position ids [B, L] (default 0..L-1; used to run on a window).
   Returns float32 logits [B, L, vocab_size] over the full vocabulary.
   """
   config: TransformerConfig
 
   @nn.compact
-  def __call__(self, ids_BL, hint_BL=None, *, deterministic: bool = True):
+  def __call__(self, ids_BL, hint_BL=None, *, deterministic: bool = True,
+               position_ids=None):
     cfg = self.config
     embed = Embed(cfg, name="Embed_0")
-    x = embed(ids_BL, hint_BL, deterministic)
+    x = embed(ids_BL, hint_BL, deterministic, position_ids)
     layer_cls = TransformerLayer
     if cfg.remat:
       layer_cls = nn.remat(layer_cls, prevent_cse=not cfg.scan_layers)

@@ -1,0 +1,111 @@
+r"""Edit latency on this machine: full-image vs patch-local vs box editing.
+
+  python benchmarks/bench_edit.py [--presets=tiny,imagenet256] \
+    [--out=benchmarks/results/edit_latency.json]
+
+Random weights (latency only; the quality comparison between patch-local and
+full-image compute is reported as pixel/token differences, which with random
+weights measure only how much the output depends on the far context). A disc
+stroke covers ~10% / ~25% of the image. Each setting: one warm-up call
+(compilation) then `--repeats` timed calls; the median is reported.
+"""
+
+import json
+import os
+import platform
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+import jax
+import numpy as np
+
+from configs import models
+from maskgit import model as model_lib
+from maskgit_edit import editor as editor_lib
+
+_PRESETS = flags.DEFINE_list("presets", ["tiny", "imagenet256"], "Models.")
+_FRACTIONS = flags.DEFINE_list("fractions", ["0.1", "0.25"], "Stroke areas.")
+_REPEATS = flags.DEFINE_integer("repeats", 2, "Timed calls per setting.")
+_METHOD = flags.DEFINE_string("method", "sdedit", "Edit method.")
+_OUT = flags.DEFINE_string("out", "benchmarks/results/edit_latency.json",
+                           "Output JSON.")
+
+
+def _timed(fn, repeats):
+  out = fn()  # Warm-up / compile.
+  times = []
+  for _ in range(repeats):
+    t = time.perf_counter()
+    out = fn()
+    times.append(time.perf_counter() - t)
+  return float(np.median(times)), out
+
+
+def _inputs(size, frac, seed=0):
+  rng = np.random.default_rng(seed)
+  small = rng.random((size // 8, size // 8, 3)).astype(np.float32)
+  image = np.kron(small, np.ones((8, 8, 1), np.float32))
+  r = np.sqrt(frac * size * size / np.pi)
+  yy, xx = np.mgrid[:size, :size]
+  disc = (yy - size * 0.45) ** 2 + (xx - size * 0.55) ** 2 <= r * r
+  guide = image.copy()
+  guide[disc] = (0.9, 0.2, 0.1)
+  rows, cols = np.flatnonzero(disc.any(1)), np.flatnonzero(disc.any(0))
+  box = (int(rows[0]), int(cols[0]), int(rows[-1] - rows[0] + 1),
+         int(cols[-1] - cols[0] + 1))
+  return image, guide, disc, box
+
+
+def main(argv):
+  del argv
+  results = dict(machine=dict(platform=platform.platform(),
+                              cpus=os.cpu_count(),
+                              backend=jax.default_backend()),
+                 method=_METHOD.value, strength=0.5, num_iter=12,
+                 start_iter=2, repeats=_REPEATS.value, rows=[])
+  for preset in _PRESETS.value:
+    m = model_lib.MaskGIT.random(models.get_config(preset), seed=0)
+    ed = editor_lib.Editor(m)
+    for frac in map(float, _FRACTIONS.value):
+      image, guide, disc, box = _inputs(m.image_size, frac)
+      row = dict(preset=preset, stroke_fraction=float(disc.mean()), box=box)
+      outs = {}
+      for mode, local in (("full", False), ("patch_local", True)):
+        opts = editor_lib.EditOptions(method=_METHOD.value, patch_local=local,
+                                      feather=m.factor // 2)
+        t, res = _timed(lambda o=opts: ed.edit(
+            image, guide, labels=1, strength=0.5, seed=0, options=o),
+                        _REPEATS.value)
+        row[f"{mode}_s"] = t
+        row[f"{mode}_window_tokens"] = int(res.tokens.shape[-1])
+        outs[mode] = res
+        print(preset, frac, mode, f"{t:.3f}s", flush=True)
+      t, _ = _timed(lambda: m.box_edit(image, box, 1, seed=0),
+                    _REPEATS.value)
+      row["box_edit_official_s"] = t
+      print(preset, frac, "box_edit", f"{t:.3f}s", flush=True)
+      row["speedup_patch_local_vs_full"] = row["full_s"] / row["patch_local_s"]
+      row["speedup_patch_local_vs_box_edit"] = (
+          row["box_edit_official_s"] / row["patch_local_s"])
+      row["full_vs_box_edit_ratio"] = row["full_s"] / row["box_edit_official_s"]
+      band = outs["full"].feather_weights[0] > 0
+      diff = np.abs(outs["full"].images[0, 0] - outs["patch_local"].images[
+          0, 0])[band]
+      row["band_mean_abs_pixel_diff_full_vs_local"] = float(diff.mean())
+      row["outside_band_identical_both"] = bool(all(
+          np.array_equal(o.images[0, 0][~band], image[~band])
+          for o in outs.values()))
+      results["rows"].append(row)
+  os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
+  with open(_OUT.value + ".tmp", "w") as f:
+    json.dump(results, f, indent=1)
+  os.replace(_OUT.value + ".tmp", _OUT.value)
+  print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+  app.run(main)

@@ -1,0 +1,69 @@
+r"""Config of sample_edit.py: guided editing of a folder or manifest of edits.
+
+    python sample_edit.py --config=configs/edit.py --config.inputs=DIR \
+      --config.output_dir=out --config.method=sdedit --config.strength=0.5
+    python sample_edit.py --config=configs/edit.py:imagenet256 \
+      --config.tokenizer_path=T --config.transformer_path=M ...
+
+The argument after ':' is a model preset (configs/models.py), default 'tiny'.
+Model source: the msgpack paths below. Both empty = a RANDOMLY INITIALISED
+model (clearly labelled in the log and the JSON record; outputs are noise).
+When a trained default model is embedded, point the defaults here at it.
+"""
+
+import ml_collections
+
+from configs import models
+
+
+def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.model = models.get_config(preset)  # Architecture (configs/models.py).
+  # ---- Model source (official msgpack format). Empty = random weights.
+  c.tokenizer_path = ""
+  c.transformer_path = ""
+  # Self-conditioned transformer for method=selfcond (needs
+  # model.transformer.num_hint_codes > 0 in its config). Empty: the base
+  # transformer with a zero hint table (behaves exactly like inpaint).
+  c.selfcond_transformer_path = ""
+  c.selfcond_num_hint_codes = 0  # 0 = num_codes.
+  c.kernel_path = ""  # self_learned: .npy float32 [C, C] log-affinities.
+  c.random_init_seed = 0  # Seed of the random weights when no paths given.
+  # ---- Inputs: a folder (NAME.png + NAME.guide.png [+ NAME.mask.png]) or a
+  # JSONL manifest (one {"image", "guide", ["mask"], ["label"], ["name"]} per
+  # line; relative paths are relative to the manifest).
+  c.inputs = ""
+  c.label = 0  # Default class label (a manifest line may override it).
+  c.resize = False  # Resize inputs to model.image_size instead of failing.
+  # ---- Editing.
+  c.method = "sdedit"  # inpaint, context, self_fixed, self_learned, sdedit, selfcond.
+  c.strength = 0.5  # In [0, 1]: 0 = the guide tokens, 1 = inpaint.
+  c.num_samples = 4  # Samples per edit.
+  c.seed = 0
+  c.num_iter = 12  # Schedule length (steps).
+  c.start_iter = 2  # First step (as the pilot and box editing).
+  c.choice_temperature = 4.5
+  c.schedule = "cosine"
+  c.dilation = 0  # Dilate E by this many tokens.
+  c.feather = 8  # Feather radius in pixels (pixels beyond are unchanged).
+  c.patch_local = False  # Transformer + tokenizer on a window around E.
+  c.window_margin = 1  # Tokens of transformer context around E.
+  c.decoder_margin = 2  # Tokens of tokenizer context around the window.
+  c.kernel = "appearance"  # self_fixed kernel: appearance or codebook.
+  c.self_form = "poe"  # self_fixed: poe (product of experts) or pilot.
+  c.guidance_scale = 1.0  # Product-of-experts lambda at strength 0.5.
+  c.appearance_sigma = 0.1  # Appearance kernel colour tolerance.
+  c.appearance_res = 2  # Low-res appearance grid per token.
+  c.remask = True  # sdedit: unlikely guide tokens may be re-masked.
+  # ---- Sweep: non-empty lists run every method x strength in one process
+  # (each method compiles once per shape; strengths never recompile).
+  c.sweep = ml_collections.ConfigDict()
+  c.sweep.methods = ()  # e.g. ("sdedit", "self_fixed"); () = (method,).
+  c.sweep.strengths = ()  # e.g. (0.25, 0.5, 0.75); () = (strength,).
+  # ---- Output / run control.
+  c.output_dir = "outputs/edit"
+  c.overwrite = False  # Redo items whose record.json exists.
+  c.keep_going = False  # Continue past a bad item; summary at the end.
+  c.progress = True  # Progress bar on stderr.
+  c.compilation_cache = "~/.cache/maskgit_edit/jax"  # '' = off.
+  return c

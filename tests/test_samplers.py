@@ -1,0 +1,123 @@
+"""Guided samplers on the tiny model: the invariants of every method."""
+
+import numpy as np
+import pytest
+
+from maskgit import checkpoints
+from maskgit import model as model_lib
+from maskgit_edit import editor as editor_lib
+
+OPTS = dict(num_iter=6, start_iter=1, feather=2)
+
+
+@pytest.fixture(scope="module")
+def inputs():
+  rng = np.random.default_rng(0)
+  images = rng.random((2, 32, 32, 3)).astype(np.float32)
+  guides = images.copy()
+  guides[0, 5:8, 6:10] = (1.0, 0.0, 0.0)   # small edit (|E| = 2x3 = 6)
+  guides[1, 4:28, 2:30] = (0.0, 0.2, 1.0)  # large edit
+  return images, guides
+
+
+@pytest.fixture(scope="module")
+def editors(tiny_model, tmp_path_factory):
+  path = tmp_path_factory.mktemp("k") / "kernel.npy"
+  c = tiny_model.tokenizer_config.num_codes
+  np.save(path, np.random.default_rng(0).normal(size=(c, c)).astype(
+      np.float32))
+  hinted = editor_lib.with_hint_embedding(tiny_model)
+  return (editor_lib.Editor(tiny_model, str(path)),
+          editor_lib.Editor(hinted, str(path)))
+
+
+def _run(editors, inputs, method, strength, seed=0, **kw):
+  base, hinted = editors
+  ed = hinted if method == "selfcond" else base
+  opts = editor_lib.EditOptions(method=method, **{**OPTS, **kw})
+  return ed.edit(*inputs, labels=[1, 2], strength=strength, seed=seed,
+                 num_samples=2, options=opts)
+
+
+CASES = [("context", {}), ("self_fixed", {}),
+         ("self_fixed", dict(self_form="pilot", kernel="codebook")),
+         ("self_learned", {}), ("sdedit", {}), ("selfcond", {})]
+
+
+@pytest.mark.parametrize("method,kw", CASES)
+def test_method_invariants(editors, inputs, method, kw):
+  images = inputs[0]
+  inpaint = _run(editors, inputs, "inpaint", 1.0)
+  mid = _run(editors, inputs, method, [0.5, 0.3], **kw)
+  again = _run(editors, inputs, method, [0.5, 0.3], **kw)
+  zero = _run(editors, inputs, method, 0.0, **kw)
+  one = _run(editors, inputs, method, 1.0, **kw)
+  e = mid.edit_tokens[:, None]
+  orig = mid.original_tokens[:, None]
+  g_e = np.where(e, mid.guide_tokens[:, None], orig)
+  assert mid.edit_tokens[0].sum() < mid.edit_tokens[1].sum()  # mixed |E|
+  for r in (mid, zero, one, inpaint):
+    assert (r.tokens >= 0).all()
+    np.testing.assert_array_equal(np.where(e, 0, r.tokens),
+                                  np.where(e, 0, np.broadcast_to(
+                                      orig, r.tokens.shape)))
+    band = r.feather_weights > 0
+    for n in range(2):
+      for s in range(2):
+        np.testing.assert_array_equal(r.images[n, s][~band[n]],
+                                      images[n][~band[n]])
+  np.testing.assert_array_equal(zero.tokens, np.broadcast_to(
+      g_e, zero.tokens.shape))
+  np.testing.assert_array_equal(one.tokens, inpaint.tokens)
+  np.testing.assert_array_equal(one.images, inpaint.images)
+  np.testing.assert_array_equal(mid.tokens, again.tokens)
+  np.testing.assert_array_equal(mid.images, again.images)
+
+
+def test_patch_local_window(editors, inputs):
+  """Small edit -> window smaller than the grid; invariants still hold."""
+  images, guides = inputs
+  res = editors[0].edit(images[:1], guides[:1], labels=3, strength=0.6,
+                        seed=1, options=editor_lib.EditOptions(
+                            method="sdedit", patch_local=True,
+                            window_margin=0, decoder_margin=1, **OPTS))
+  assert res.tokens.shape[-1] == 4 < editors[0].model.side
+  e = res.edit_tokens[:, None]
+  np.testing.assert_array_equal(np.where(e, 0, res.tokens), np.where(
+      e, 0, np.broadcast_to(res.original_tokens[:, None], res.tokens.shape)))
+  band = res.feather_weights[0] > 0
+  np.testing.assert_array_equal(res.images[0, 0][~band], images[0][~band])
+
+
+def test_selfcond_model_without_hint_equals_base(tiny_model, tmp_path):
+  tokens = np.random.default_rng(0).integers(0, 64, (2, 65)).astype(np.int32)
+  tokens[:, 0] = 64 + 3
+  tokens[:, 10:20] = -1
+  base = tiny_model.logits(tokens)
+  hinted = editor_lib.with_hint_embedding(tiny_model)
+  np.testing.assert_array_equal(hinted.logits(tokens), base)
+  np.testing.assert_array_equal(
+      hinted.logits(tokens, np.full_like(tokens, -1)), base)
+  # Loading an official (hint-less) checkpoint into a hinted config.
+  tiny_model.save(str(tmp_path / "t.msgpack"), str(tmp_path / "m.msgpack"))
+  cfg = tiny_model.config.copy_and_resolve_references()
+  cfg.transformer.num_hint_codes = 64
+  loaded = model_lib.MaskGIT(cfg, tiny_model.tokenizer_params,
+                             checkpoints.load_transformer(
+                                 str(tmp_path / "m.msgpack"),
+                                 hinted.transformer_config))
+  np.testing.assert_array_equal(loaded.logits(tokens), base)
+
+
+def test_errors(editors, inputs):
+  ed = editors[0]
+  with pytest.raises(ValueError, match="strength"):
+    ed.edit(*inputs, strength=1.5)
+  with pytest.raises(ValueError, match="Unknown method"):
+    ed.edit(*inputs, options=editor_lib.EditOptions(method="nope"))
+  with pytest.raises(ValueError, match="out of range"):
+    ed.edit(*inputs, labels=99)
+  with pytest.raises(ValueError, match="self-conditioned"):
+    ed.edit(*inputs, options=editor_lib.EditOptions(method="selfcond"))
+  with pytest.raises(ValueError, match="identical"):
+    ed.edit(inputs[0], inputs[0])
