@@ -1,0 +1,35 @@
+"""Recipe `guidance_kernel`: the C x C guide->candidate kernel, model frozen.
+
+  python train.py --config=configs/guidance_kernel.py:imagenet256 \
+    --workdir=/tmp/k --config.init_from=maskgit_imagenet256.msgpack \
+    --config.tokenizer_path=tokenizer_imagenet_256.msgpack
+Writes <workdir>/export/guidance_kernel.npy (float32 [C, C] log-affinities,
+row = guide code, column = candidate code).
+"""
+
+from configs import train_common
+
+
+def get_config(preset: str = "imagenet256"):
+  c = train_common.base("guidance_kernel", preset or "imagenet256")
+  c.init_from = ""  # The FROZEN transformer (official msgpack); "" = random.
+  c.label_smoothing = 0.0  # Plain CE for the kernel.
+  c.optim.learning_rate = 1e-2  # One small matrix: a large lr is fine.
+  c.optim.warmup_steps = 100  # Short warmup.
+  c.optim.weight_decay = 0.0  # No decay on log-affinities.
+  c.num_steps = 5_000  # Kernel training length.
+  c.guidance = dict(
+      simulator="mix",  # sdedit | pilot_inversion | pilot_counterfactual | mix.
+      num_colors=6,  # SDEdit palette size.
+      # Simulate strokes at this side, then resize back (0 = full size).
+      # Full 256 px costs ~0.1-2 s per image on the host; 128 is ~4x cheaper
+      # and still finer than the 16 px token grid.
+      stroke_resolution=128,
+      stroke_threads=0,  # Host threads for the simulators (0 = CPU count).
+  )
+  if preset == "tiny":
+    c.guidance.stroke_resolution = 0  # 32 px images: simulate at full size.
+    c.optim.learning_rate = 1e-2
+    c.optim.warmup_steps = 1
+    c.num_steps = 4
+  return c

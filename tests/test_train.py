@@ -1,0 +1,203 @@
+"""Training: exact resume, SIGTERM, NaN guard, CLI of every recipe, errors."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from PIL import Image
+import pytest
+
+from configs import transformer as transformer_config
+from maskgit import checkpoints
+from maskgit.data import build_folder_dataset
+from maskgit.training import loop
+from maskgit.training import optim
+from maskgit.training import transformer as transformer_recipe
+from maskgit.training.transformer import transformer_config as tr_cfg_of
+from maskgit_edit import training as edit_training
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def folder_dataset(tmp_path_factory):
+  """A tfds array_record dataset built from 40 random PNGs in 2 classes."""
+  src = tmp_path_factory.mktemp("images")
+  rng = np.random.default_rng(0)
+  for cls in ("cats", "dogs"):
+    (src / cls).mkdir()
+    for i in range(20):
+      Image.fromarray(rng.integers(0, 255, (40, 40, 3), np.uint8)).save(
+          src / cls / f"{i}.png")
+  out = tmp_path_factory.mktemp("tfds")
+  return str(build_folder_dataset(src, out, name="tiny_folder", resolution=32,
+                                  test_fraction=0.2, num_workers=2))
+
+
+def _tiny(dataset):
+  c = transformer_config.get_config("tiny")
+  c.num_steps = 6
+  c.eval_every = 0
+  c.sample_every = 0
+  c.checkpoint.every_steps = 2
+  c.data.source = "tfds"
+  c.data.dataset = dataset
+  c.data.crop_area_range = (0.5, 1.0)
+  return c
+
+
+def test_stop_and_resume_reproduces_losses(folder_dataset, tmp_path):
+  config = _tiny(folder_dataset)
+  full = loop.train_and_evaluate(config, str(tmp_path / "full"))
+  assert full["stopped"] == "done" and sorted(full["losses"]) == [1, 2, 3, 4,
+                                                                  5, 6]
+
+  def sigterm_at_3(step, loss):
+    del loss
+    if step == 3:
+      os.kill(os.getpid(), signal.SIGTERM)
+
+  first = loop.train_and_evaluate(config, str(tmp_path / "resumed"),
+                                  on_step=sigterm_at_3)
+  assert first["stopped"] == "signal" and first["step"] == 3
+  assert (tmp_path / "resumed" / "checkpoints" / "3").is_dir()
+  second = loop.train_and_evaluate(config, str(tmp_path / "resumed"))
+  assert sorted(second["losses"]) == [4, 5, 6]
+  for s in (4, 5, 6):  # Same process, same device: bit-exact.
+    assert second["losses"][s] == full["losses"][s], s
+  checkpoints.load_transformer(second["export"][0], tr_cfg_of(config))
+  exported = checkpoints.read_msgpack(second["export"][0])["params"]
+  assert "TransformerLayer_0" in exported  # Official (unrolled) layout.
+  lines = (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()
+  assert json.loads(lines[-1])["step"] == 6
+
+
+class _NanAfter2(transformer_recipe.TransformerRecipe):
+
+  def loss_fn(self, params, frozen, batch, rng, step, train):
+    loss, m = super().loss_fn(params, frozen, batch, rng, step, train)
+    return jnp.where(step >= 2, jnp.nan, loss), m
+
+
+def test_nan_loss_stops_naming_the_step_and_keeps_checkpoint(tmp_path):
+  c = transformer_config.get_config("tiny")
+  c.eval_every = c.sample_every = 0
+  with pytest.raises(FloatingPointError, match=r"Loss is nan at step 3.*"
+                     r"checkpoint \(step 2\)"):
+    loop.train_and_evaluate(c, str(tmp_path), recipe=_NanAfter2(c))
+  assert sorted(os.listdir(tmp_path / "checkpoints"))[-1] == "2"
+
+
+def test_gradient_accumulation_averages_microbatches():
+  def grad_fn(params, batch, rng, scale):
+    del rng
+    g = jax.grad(lambda p: jnp.mean((batch["x"] * p - 1.0) ** 2))(params)
+    return g * scale, {"n": jnp.float32(batch["x"].shape[0])}
+  batch = {"x": jnp.arange(8, dtype=jnp.float32)}
+  full, _ = grad_fn(2.0, batch, None, 1.0)
+  acc, m = optim.accumulate(grad_fn, 2.0, batch, jax.random.key(0), 4, 1.0)
+  np.testing.assert_allclose(acc, full, rtol=1e-6)
+  assert float(m["n"]) == 2.0
+
+
+def test_stroke_guides_deterministic_per_seed():
+  images = np.random.default_rng(0).uniform(size=(3, 32, 32, 3)).astype(
+      np.float32)
+  batch = {"image": images, "label": np.zeros(3, np.int32)}
+  a = edit_training.StrokeGuides("mix", seed=1)(batch, step=5)["guide"]
+  b = edit_training.StrokeGuides("mix", seed=1)(batch, step=5)["guide"]
+  c = edit_training.StrokeGuides("mix", seed=2)(batch, step=5)["guide"]
+  np.testing.assert_array_equal(a, b)
+  assert a.shape == images.shape and not np.array_equal(a, c)
+  # Simulated at 16 px and resized back; independent of the thread count.
+  lo = [edit_training.StrokeGuides("pilot_inversion", seed=1, resolution=16,
+                                   num_threads=t)(batch, step=5)["guide"]
+        for t in (1, 3)]
+  np.testing.assert_array_equal(lo[0], lo[1])
+  changed = np.any(lo[0] != images, axis=-1)
+  assert changed.any() and not changed.all()  # One pasted segment.
+
+
+def _cli(args, workdir, devices=8):
+  # One device keeps compilation short; errors are checked with 8.
+  env = {**os.environ, "JAX_PLATFORMS": "cpu",
+         "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+  return subprocess.Popen(
+      [sys.executable, str(ROOT / "train.py"), f"--workdir={workdir}", *args],
+      cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+      text=True)
+
+
+def test_every_recipe_runs_from_the_cli_and_exports(tmp_path):
+  recipes = ("tokenizer", "transformer", "selfcond", "guidance_kernel")
+  # Eval and sample grids on two recipes only (their compiles are slow).
+  extra = {"tokenizer": ["--config.eval_every=2", "--config.sample_every=2"],
+           "selfcond": ["--config.eval_every=0", "--config.sample_every=2"]}
+  procs = {r: _cli([f"--config=configs/{r}.py:tiny", "--config.num_steps=2",
+                    *extra.get(r, ["--config.eval_every=0",
+                                   "--config.sample_every=0"])],
+                   tmp_path / r, devices=1) for r in recipes}
+  for r, p in procs.items():
+    _, err = p.communicate(timeout=300)
+    assert p.returncode == 0, (r, err[-3000:])
+    assert "step 2/2 loss" in err, r
+  out = {r: tmp_path / r / "export" for r in recipes}
+  assert (out["tokenizer"] / "tokenizer.msgpack").is_file()
+  assert (out["transformer"] / "transformer.msgpack").is_file()
+  from configs import selfcond  # pylint: disable=g-import-not-at-top
+  sc = selfcond.get_config("tiny")
+  params = checkpoints.load_transformer(str(out["selfcond"] /
+                                            "selfcond.msgpack"), tr_cfg_of(sc))
+  assert params["Embed_0"]["hint_embeddings"]["embedding"].shape == (65, 32)
+  kernel = np.load(out["guidance_kernel"] / "guidance_kernel.npy")
+  assert kernel.shape == (64, 64) and kernel.dtype == np.float32
+  assert (tmp_path / "selfcond" / "samples" / "step_0000002.png").is_file()
+  assert (tmp_path / "tokenizer" / "samples" / "step_0000002.png").is_file()
+
+
+def test_bad_configs_give_one_clear_error(tmp_path):
+  cases = {
+      "recipe": (["--config=configs/transformer.py:tiny",
+                  "--config.recipe=diffusion"], "Unknown recipe 'diffusion'"),
+      "batch": (["--config=configs/transformer.py:tiny",
+                 "--config.batch_size=12"], "batch_size 12 must be a positive "
+                "multiple of 8 devices"),
+      "dataset": (["--config=configs/transformer.py:tiny",
+                   "--config.data.source=tfds",
+                   f"--config.data.dataset={tmp_path}/nowhere"],
+                  "No prepared dataset at"),
+  }
+  procs = {k: _cli(a, tmp_path / k) for k, (a, _) in cases.items()}
+  for k, p in procs.items():
+    _, err = p.communicate(timeout=120)
+    assert p.returncode != 0, k
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("train.py: config error:"), (k, err[-2000:])
+    assert cases[k][1] in last, (k, last)
+    assert "Traceback" not in err, k
+
+
+def test_selfcond_starts_from_an_official_transformer_file(tmp_path):
+  from configs import selfcond  # pylint: disable=g-import-not-at-top
+  from maskgit.nets import transformer as transformer_lib  # pylint: disable=g-import-not-at-top
+  c = selfcond.get_config("tiny")
+  official = tr_cfg_of(c, scan_layers=False, remat=False, num_hint_codes=0)
+  params = transformer_lib.init_params(official, jax.random.key(3))["params"]
+  path = str(tmp_path / "official.msgpack")
+  checkpoints.save_transformer(path, params)
+  c.init_from = path
+  trainer = loop.Trainer(c)
+  state = trainer.init_state(trainer.recipe.load_params())
+  got = state.params
+  np.testing.assert_array_equal(
+      np.asarray(got["TransformerLayers"]["Mlp_0"]["layer_output"]["kernel"][1]),
+      np.asarray(params["TransformerLayer_1"]["Mlp_0"]["layer_output"]["kernel"]))
+  hint = np.asarray(got["Embed_0"]["hint_embeddings"]["embedding"])
+  assert hint.shape == (65, 32) and not hint.any()  # Zero: "no hint".
+  assert int(state.step) == 0
