@@ -18,7 +18,7 @@ Patch-local mode (`EditOptions.patch_local`): the transformer runs on
 [class token + a square window of tokens covering E plus a margin] with the
 tokens' absolute position embeddings; the tokenizer encodes/decodes that
 window plus `decoder_margin` tokens of context. Window sides are bucketed to
-multiples of side/4 so that at most 4 shapes compile per model. Full-image
+multiples of side/8 so that at most 8 shapes compile per model. Full-image
 mode is the same code with the window = the whole grid.
 """
 
@@ -76,7 +76,7 @@ class EditOptions:
   feather: int = 8
   patch_local: bool = False
   window_margin: int = 1
-  decoder_margin: int = 2
+  decoder_margin: int = 1
   kernel: str = "appearance"
   self_form: str = "poe"
   guidance_scale: float = 1.0
@@ -132,8 +132,8 @@ class EditResult:
 
 
 def bucket(n: int, side: int) -> int:
-  """Rounds a window side up to a multiple of ceil(side / 4), capped at side."""
-  q = max(1, -(-side // 4))
+  """Rounds a window side up to a multiple of ceil(side / 8), capped at side."""
+  q = max(1, -(-side // 8))
   return min(side, -(-n // q) * q)
 
 

@@ -63,8 +63,9 @@ def test_token_mask_and_dilation():
 
 def test_bucket():
   assert [editor_lib.bucket(n, 16) for n in (1, 4, 5, 9, 13, 16)] == [
-      4, 4, 8, 12, 16, 16]
-  assert editor_lib.bucket(3, 8) == 4
+      2, 4, 6, 10, 14, 16]
+  assert editor_lib.bucket(3, 8) == 3
+  assert editor_lib.bucket(30, 32) == 32
 
 
 def test_codebook_kernels():
