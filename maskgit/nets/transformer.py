@@ -93,7 +93,7 @@ class Bias(nn.Module):
   @nn.compact
   def __call__(self, x):
     bias = self.param("bias", nn.initializers.zeros, (self.size,))
-    return x + jnp.asarray(bias, x.dtype)
+    return x + jnp.asarray(bias, x.dtype).reshape((1,) * (x.ndim - 1) + (-1,))
 
 
 class Embed(nn.Module):
