@@ -93,7 +93,7 @@ def test_cli_bad_settings(tmp_path, extra, code, msg):
   assert not os.path.exists(tmp_path / "out")
 
 
-def test_bad_items_keep_going(tmp_path):
+def test_bad_items_keep_going(tmp_path, capsys):
   d = tmp_path / "in"
   d.mkdir()
   rng = np.random.default_rng(0)
@@ -122,7 +122,9 @@ def test_bad_items_keep_going(tmp_path):
     c = edit_config.get_config()
     c.inputs, c.output_dir = inputs, str(tmp_path / "out")
     c.keep_going, c.progress, c.compilation_cache = True, False, ""
+    capsys.readouterr()
     assert batch.run(c) == 1
+    assert f"{n_fail} failed" in capsys.readouterr().err
     assert not os.path.exists(tmp_path / "out")
   c.keep_going = False
   assert batch.run(c) == 1
