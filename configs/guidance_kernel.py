@@ -19,13 +19,7 @@ def get_config(preset: str = "imagenet256"):
   c.optim.weight_decay = 0.0  # No decay on log-affinities.
   c.num_steps = 5_000  # Kernel training length.
   c.guidance = dict(
-      simulator="mix",  # sdedit | pilot_inversion | pilot_counterfactual | mix.
-      num_colors=6,  # SDEdit palette size.
-      # Simulate strokes at this side, then resize back (0 = full size).
-      # Full 256 px costs ~0.1-2 s per image on the host; 128 is ~4x cheaper
-      # and still finer than the 16 px token grid.
-      stroke_resolution=128,
-      stroke_threads=0,  # Host threads for the simulators (0 = CPU count).
+      **train_common.stroke_fields(),
   )
   if preset == "tiny":
     c.guidance.stroke_resolution = 0  # 32 px images: simulate at full size.
