@@ -353,11 +353,17 @@ def train_and_evaluate(config, workdir: str, *,
     last_eval: dict[str, float] = {}
     status = "done"
     t_last, s_last = time.perf_counter(), start
+    fetch = lambda step: trainer.batch(next(train_it), step)
+    batch = fetch(start) if start < num_steps else None
     for step in range(start, num_steps):
-      host = next(train_it)
-      batch = trainer.batch(host, step)
-      state, metrics = step_fn(state, trainer.frozen, batch)
+      state, metrics = step_fn(state, trainer.frozen, batch)  # Async.
       done = step + 1
+      # Iterator position after `done` batches, for the checkpoint; then the
+      # next batch's host work (decoding, stroke simulation) overlaps the
+      # device step instead of waiting for the loss below.
+      data_state = train_it.get_state()
+      if done < num_steps:
+        batch = fetch(done)
       loss = float(metrics["loss"])
       if not math.isfinite(loss):
         mgr.wait_until_finished()
@@ -392,8 +398,7 @@ def train_and_evaluate(config, workdir: str, *,
           config.sample_every and done % int(config.sample_every) == 0):
         t_last = time.perf_counter()  # Rates exclude eval and sampling.
       final = done == num_steps or stop.requested
-      checkpointing.save(mgr, done, state, train_it.get_state(), config,
-                         force=final)
+      checkpointing.save(mgr, done, state, data_state, config, force=final)
       if stop.requested:
         status = "signal"
         break
