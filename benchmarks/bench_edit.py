@@ -31,6 +31,10 @@ _PRESETS = flags.DEFINE_list("presets", ["tiny", "imagenet256"], "Models.")
 _FRACTIONS = flags.DEFINE_list("fractions", ["0.1", "0.25"], "Stroke areas.")
 _REPEATS = flags.DEFINE_integer("repeats", 2, "Timed calls per setting.")
 _METHOD = flags.DEFINE_string("method", "sdedit", "Edit method.")
+_WINDOW_MARGIN = flags.DEFINE_integer(
+    "window_margin", 1, "Patch-local: transformer context tokens around E.")
+_DECODER_MARGIN = flags.DEFINE_integer(
+    "decoder_margin", 1, "Patch-local: tokenizer context tokens.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/edit_latency.json",
                            "Output JSON.")
 
@@ -66,7 +70,9 @@ def main(argv):
                               cpus=os.cpu_count(),
                               backend=jax.default_backend()),
                  method=_METHOD.value, strength=0.5, num_iter=12,
-                 start_iter=2, repeats=_REPEATS.value, rows=[])
+                 start_iter=2, repeats=_REPEATS.value,
+                 window_margin=_WINDOW_MARGIN.value,
+                 decoder_margin=_DECODER_MARGIN.value, rows=[])
   for preset in _PRESETS.value:
     m = model_lib.MaskGIT.random(models.get_config(preset), seed=0)
     ed = editor_lib.Editor(m)
@@ -75,8 +81,10 @@ def main(argv):
       row = dict(preset=preset, stroke_fraction=float(disc.mean()), box=box)
       outs = {}
       for mode, local in (("full", False), ("patch_local", True)):
-        opts = editor_lib.EditOptions(method=_METHOD.value, patch_local=local,
-                                      feather=m.factor // 2)
+        opts = editor_lib.EditOptions(
+            method=_METHOD.value, patch_local=local, feather=m.factor // 2,
+            window_margin=_WINDOW_MARGIN.value,
+            decoder_margin=_DECODER_MARGIN.value)
         t, res = _timed(lambda o=opts: ed.edit(
             image, guide, labels=1, strength=0.5, seed=0, options=o),
                         _REPEATS.value)
