@@ -346,6 +346,13 @@ def run(config) -> int:
 
 def _write_item(out_dir, item, image, guide, res, config, method, strength,
                 label, random_weights):
+  # A run killed mid-write leaves temp files (atomic writes never leave a
+  # partial output under its final name); the item is being redone, so drop
+  # them. record.json is written last: its presence marks the item done.
+  if os.path.isdir(out_dir):
+    for name in os.listdir(out_dir):
+      if name.startswith(".tmp-") or name.endswith(".tmp"):
+        os.remove(os.path.join(out_dir, name))
   samples = res.images[0]
   paths = []
   for i, s in enumerate(samples):

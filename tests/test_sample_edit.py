@@ -55,6 +55,10 @@ def test_cli_kill_resume_sweep(tmp_path):
   proc.wait()
   assert os.path.exists(first)
   t_first = os.path.getmtime(first)
+  # What a kill during a PNG write leaves behind in an unfinished item.
+  stale_dir = os.path.join(out, "inpaint_s1.000", "item3")
+  os.makedirs(stale_dir, exist_ok=True)
+  open(os.path.join(stale_dir, ".tmp-stale.png"), "wb").close()
   done = subprocess.run(_cmd(inputs, out, cache, *sweep), cwd=ROOT,
                         env=_env(), capture_output=True, text=True)
   assert done.returncode == 0, done.stderr
