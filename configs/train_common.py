@@ -8,7 +8,7 @@ import ml_collections
 
 from configs import models
 
-TRAIN_PRESETS = ("tiny", "imagenet256")
+TRAIN_PRESETS = ("tiny", "emoji", "imagenet256")
 
 
 def stroke_fields() -> dict:
@@ -21,6 +21,8 @@ def stroke_fields() -> dict:
       # and still finer than the 16 px token grid.
       stroke_resolution=128,
       stroke_threads=0,  # Host threads for the simulators (0 = CPU count).
+      # > 0: worker processes instead of threads (faster on many-core hosts).
+      stroke_processes=0,
   )
 
 
@@ -39,6 +41,9 @@ def base(recipe: str, preset: str) -> ml_collections.ConfigDict:
 
   c.batch_size = 256  # Global batch (all processes, all devices).
   c.num_steps = 100_000  # Optimiser steps (also the schedule's length).
+  # Stop early after this many seconds (compile included): save, export and
+  # report 'time_limit'; the schedule keeps its num_steps length. 0 = off.
+  c.time_limit_s = 0.0
   c.label_smoothing = 0.1  # Token CE label smoothing (transformer recipes).
 
   c.optim = ml_collections.ConfigDict()
@@ -54,7 +59,7 @@ def base(recipe: str, preset: str) -> ml_collections.ConfigDict:
   c.optim.grad_accum_steps = 1  # Micro-batches per step (inside the jit).
 
   c.data = ml_collections.ConfigDict()
-  c.data.source = "tfds"  # tfds (array_record via grain) | synthetic.
+  c.data.source = "tfds"  # tfds (array_record via grain) | npz | synthetic.
   c.data.dataset = "imagenet2012"  # Dataset dir or TFDS name.
   c.data.data_dir = ""  # TFDS data_dir for a named dataset ("" = default).
   c.data.train_split = "train"  # Split read for training.
@@ -79,6 +84,24 @@ def base(recipe: str, preset: str) -> ml_collections.ConfigDict:
   c.sample_num_iter = 12  # Decoding steps of sample grids.
   c.compilation_cache_dir = "~/.cache/maskgit/jax"  # "" = no persistent cache.
 
+  if preset == "emoji":
+    # The embedded default model (docs/model_card.md). Prepare the data with
+    #   python -m maskgit.data.emoji --out_dir=data/tfds
+    # (or train from one .npz: data.source=npz, data.dataset=FILE).
+    c.batch_size = 128
+    c.optim.learning_rate = 4e-4
+    c.optim.warmup_steps = 500
+    c.data.dataset = "data/tfds/noto_emoji/1.0.0"
+    c.data.eval_split = "test"
+    # No crop: test images are rendered the same way (centred, same size);
+    # flips double the data.
+    c.data.crop_area_range = ()
+    c.checkpoint.every_steps = 2_000
+    c.log_every = 200
+    c.eval_every = 2_000
+    c.eval_batches = 2
+    c.sample_every = 4_000
+    c.num_samples = 36
   if preset == "tiny":
     c.batch_size = 8
     c.num_steps = 4

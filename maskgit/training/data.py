@@ -3,6 +3,8 @@
 `config.data.source`:
   'tfds'      - `maskgit.data.pipeline` over a prepared dataset (a directory
                 from the folder builder, or a TFDS name under data_dir);
+  'npz'       - a small dataset held in memory from one .npz file
+                (`maskgit.data.arrays`; no TFDS or grain needed);
   'synthetic' - deterministic smooth random images and labels made on the
                 host from (seed, index): no files, for tests and benchmarks.
 
@@ -74,9 +76,18 @@ def train_iterator(config, image_size: int, num_classes: int):
     return SyntheticIterator(local_batch=local, image_size=image_size,
                              num_classes=num_classes, seed=config.seed,
                              process_index=jax.process_index())
+  if d.source == "npz":
+    from maskgit.data import arrays  # pylint: disable=g-import-not-at-top
+    images, labels = _load_npz(d.dataset, d.train_split)
+    return arrays.ArrayIterator(
+        images, labels, global_batch=config.batch_size, seed=config.seed,
+        image_size=image_size,
+        crop_area_range=tuple(d.crop_area_range) if d.crop_area_range else None,
+        random_flip=bool(d.random_flip), process_index=jax.process_index(),
+        process_count=jax.process_count())
   if d.source != "tfds":
-    raise ConfigError(f"Unknown data.source {d.source!r}; choose 'tfds' or "
-                      "'synthetic'.")
+    raise ConfigError(f"Unknown data.source {d.source!r}; choose 'tfds', "
+                      "'npz' or 'synthetic'.")
   from maskgit.data import pipeline  # pylint: disable=g-import-not-at-top
   if not d.dataset:
     raise ConfigError("data.source='tfds' needs data.dataset (a prepared "
@@ -92,6 +103,17 @@ def train_iterator(config, image_size: int, num_classes: int):
     raise ConfigError(f"Dataset problem: {e}") from e
 
 
+def _load_npz(path: str, split: str):
+  from maskgit.data import arrays  # pylint: disable=g-import-not-at-top
+  if not path:
+    raise ConfigError("data.source='npz' needs data.dataset (a .npz file "
+                      "written by maskgit.data.arrays).")
+  try:
+    return arrays.load_split(path, split)
+  except (FileNotFoundError, ValueError) as e:
+    raise ConfigError(f"Dataset problem: {e}") from e
+
+
 def eval_batches(config, image_size: int, num_classes: int,
                  num_batches: int) -> Iterator[Batch]:
   """A fixed, repeatable sequence of at most `num_batches` eval batches."""
@@ -101,6 +123,13 @@ def eval_batches(config, image_size: int, num_classes: int,
     it = SyntheticIterator(local_batch=local, image_size=image_size,
                            num_classes=num_classes, seed=config.seed + 1_000_003,
                            process_index=jax.process_index())
+  elif d.source == "npz":
+    from maskgit.data import arrays  # pylint: disable=g-import-not-at-top
+    images, labels = _load_npz(d.dataset, d.eval_split)
+    it = arrays.eval_batches(images, labels, global_batch=config.batch_size,
+                             image_size=image_size,
+                             process_index=jax.process_index(),
+                             process_count=jax.process_count())
   else:
     from maskgit.data import pipeline  # pylint: disable=g-import-not-at-top
     try:

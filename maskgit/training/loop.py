@@ -314,7 +314,8 @@ def train_and_evaluate(config, workdir: str, *,
     on_step: called as on_step(step, loss) after every step (tests, hooks).
 
   Returns:
-    {'losses': {step: loss}, 'step': last step, 'stopped': 'done' | 'signal',
+    {'losses': {step: loss}, 'step': last step,
+     'stopped': 'done' | 'signal' | 'time_limit',
      'eval': last eval metrics, 'export': exported paths}.
 
   Raises:
@@ -353,6 +354,8 @@ def train_and_evaluate(config, workdir: str, *,
     last_eval: dict[str, float] = {}
     status = "done"
     t_last, s_last = time.perf_counter(), start
+    time_limit = float(config.get("time_limit_s", 0) or 0)
+    t_start = time.perf_counter()
     fetch = lambda step: trainer.batch(next(train_it), step)
     batch = fetch(start) if start < num_steps else None
     for step in range(start, num_steps):
@@ -397,14 +400,21 @@ def train_and_evaluate(config, workdir: str, *,
       if (config.eval_every and done % int(config.eval_every) == 0) or (
           config.sample_every and done % int(config.sample_every) == 0):
         t_last = time.perf_counter()  # Rates exclude eval and sampling.
-      final = done == num_steps or stop.requested
+      out_of_time = bool(time_limit) and (
+          time.perf_counter() - t_start >= time_limit) and done < num_steps
+      final = done == num_steps or stop.requested or out_of_time
       checkpointing.save(mgr, done, state, data_state, config, force=final)
       if stop.requested:
         status = "signal"
         break
+      if out_of_time:
+        logging.warning("time_limit_s=%g reached at step %d of %d: saving, "
+                        "exporting and stopping.", time_limit, done, num_steps)
+        status = "time_limit"
+        break
     mgr.wait_until_finished()
     exported = []
-    if status == "done":
+    if status in ("done", "time_limit"):
       exported = export(trainer, state, workdir)
       for p in exported:
         logging.info("Exported %s", p)
