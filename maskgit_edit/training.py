@@ -30,6 +30,7 @@ guidance_kernel: learns a C x C matrix K of log-affinities with the
 from __future__ import annotations
 
 import concurrent.futures
+import multiprocessing
 import os
 from typing import Any
 
@@ -73,7 +74,7 @@ class StrokeGuides:
 
   def __init__(self, simulator: str, seed: int, num_colors: int = 6,
                num_segments: int = 12, resolution: int = 0,
-               num_threads: int = 0):
+               num_threads: int = 0, num_processes: int = 0):
     if simulator not in SIMULATORS:
       raise ConfigError(f"Unknown stroke simulator {simulator!r}; choose one "
                         f"of {', '.join(SIMULATORS)}.")
@@ -81,6 +82,25 @@ class StrokeGuides:
     self.num_colors, self.num_segments = int(num_colors), int(num_segments)
     self.resolution = int(resolution)
     self.num_threads = int(num_threads) or (os.cpu_count() or 1)
+    # > 0: simulate in this many worker processes instead (the simulators
+    # hold the GIL much of the time; threads give ~1.4x on 2 cores).
+    self.num_processes = int(num_processes)
+    self._pool = None
+
+  def __getstate__(self):
+    return {**self.__dict__, "_pool": None}
+
+  def _process_pool(self) -> concurrent.futures.ProcessPoolExecutor:
+    if self._pool is None:
+      # 'spawn': the parent holds JAX's threads, which fork would copy.
+      self._pool = concurrent.futures.ProcessPoolExecutor(
+          self.num_processes, mp_context=multiprocessing.get_context("spawn"))
+    return self._pool
+
+  def close(self) -> None:
+    if self._pool is not None:
+      self._pool.shutdown(cancel_futures=True)
+      self._pool = None
 
   def example_seed(self, step: int, index: int) -> int:
     """Seed of example `index` of step `step` (negative steps: eval)."""
@@ -117,7 +137,11 @@ class StrokeGuides:
     images = np.clip(np.asarray(batch["image"], np.float32), 0.0, 1.0)
     offset = jax.process_index() * images.shape[0]
     seeds = [self.example_seed(step, offset + i) for i in range(len(images))]
-    if self.num_threads > 1 and len(images) > 1:
+    if self.num_processes > 0 and len(images) > 1:
+      chunk = max(1, len(images) // (4 * self.num_processes))
+      guides = list(self._process_pool().map(self.one, images, seeds,
+                                             chunksize=chunk))
+    elif self.num_threads > 1 and len(images) > 1:
       with concurrent.futures.ThreadPoolExecutor(self.num_threads) as pool:
         guides = list(pool.map(self.one, images, seeds))
     else:
@@ -139,7 +163,8 @@ class SelfCondRecipe(tr_recipe.TransformerRecipe):
                         f"<= 1, got {s.p_guide}, {s.p_self}.")
     self.strokes = StrokeGuides(s.simulator, config.seed, s.num_colors,
                                 resolution=s.stroke_resolution,
-                                num_threads=s.stroke_threads)
+                                num_threads=s.stroke_threads,
+                                num_processes=s.get("stroke_processes", 0))
 
   def host_transform(self, batch, step):
     return self.strokes(batch, step)
@@ -200,7 +225,8 @@ class GuidanceKernelRecipe(tr_recipe.TransformerRecipe):
     g = config.guidance
     self.strokes = StrokeGuides(g.simulator, config.seed, g.num_colors,
                                 resolution=g.stroke_resolution,
-                                num_threads=g.stroke_threads)
+                                num_threads=g.stroke_threads,
+                                num_processes=g.get("stroke_processes", 0))
 
   def init_params(self, rng):
     del rng

@@ -15,7 +15,7 @@ import pytest
 
 from configs import transformer as transformer_config
 from maskgit import checkpoints
-from maskgit.data import build_folder_dataset
+from maskgit.data.folder import build_folder_dataset
 from maskgit.training import loop
 from maskgit.training import optim
 from maskgit.training import transformer as transformer_recipe
@@ -201,3 +201,16 @@ def test_selfcond_starts_from_an_official_transformer_file(tmp_path):
   hint = np.asarray(got["Embed_0"]["hint_embeddings"]["embedding"])
   assert hint.shape == (65, 32) and not hint.any()  # Zero: "no hint".
   assert int(state.step) == 0
+
+
+def test_stroke_guides_in_processes_equal_threads():
+  images = np.random.default_rng(1).uniform(size=(4, 16, 16, 3)).astype(
+      np.float32)
+  batch = {"image": images, "label": np.zeros(4, np.int32)}
+  threads = edit_training.StrokeGuides("mix", seed=1, num_threads=2)
+  procs = edit_training.StrokeGuides("mix", seed=1, num_processes=2)
+  try:
+    np.testing.assert_array_equal(threads(batch, step=2)["guide"],
+                                  procs(batch, step=2)["guide"])
+  finally:
+    procs.close()
