@@ -1,4 +1,5 @@
-"""Model configs: ImageNet 256/512 (official checkpoints) and tiny test models.
+"""Model configs: ImageNet 256/512 (official checkpoints), the embedded emoji
+model (64 px, trained here; see docs/model_card.md) and tiny test models.
 
 Use as `--config=configs/models.py:imagenet256`, or from Python
 `models.get_config("tiny")`. Field names match `TransformerConfig` and
@@ -7,7 +8,7 @@ Use as `--config=configs/models.py:imagenet256`, or from Python
 
 import ml_collections
 
-PRESETS = ("imagenet256", "imagenet512", "tiny")
+PRESETS = ("imagenet256", "imagenet512", "emoji", "tiny")
 
 
 def _imagenet(image_size: int) -> ml_collections.ConfigDict:
@@ -40,6 +41,39 @@ def _imagenet(image_size: int) -> ml_collections.ConfigDict:
   return c
 
 
+def _emoji() -> ml_collections.ConfigDict:
+  """The embedded default model: 64 px emoji, 8x8 tokens, ~6M parameters.
+
+  Sized so that both weight files together stay under 25 MB (float32):
+  tokenizer 2.50M parameters, hinted transformer 3.51M.
+  """
+  c = ml_collections.ConfigDict()
+  c.image_size = 64
+  c.tokenizer = ml_collections.ConfigDict(dict(
+      filters=64,  # Base conv width.
+      channel_multipliers=(1, 1, 2, 2),  # 3 downsamplings: 64 px -> 8x8.
+      num_res_blocks=1,
+      embedding_dim=64,
+      num_codes=512,
+      num_groups=16,
+      dtype="float32"))
+  c.transformer = ml_collections.ConfigDict(dict(
+      num_codes=512,
+      num_classes=9,  # Unicode emoji groups (maskgit.data.emoji).
+      seq_len=(64 // 8) ** 2 + 1,
+      hidden_size=256,
+      num_layers=4,
+      num_heads=4,
+      mlp_dim=1024,
+      dropout_rate=0.1,
+      attention_dropout_rate=0.1,
+      scan_layers=False,
+      remat=False,
+      dtype="float32",
+      num_hint_codes=0))
+  return c
+
+
 def _tiny() -> ml_collections.ConfigDict:
   """A few-thousand-parameter model with the same code paths (tests, CI)."""
   c = ml_collections.ConfigDict()
@@ -61,6 +95,8 @@ def get_config(preset: str = "imagenet256") -> ml_collections.ConfigDict:
     return _imagenet(256)
   if preset == "imagenet512":
     return _imagenet(512)
+  if preset == "emoji":
+    return _emoji()
   if preset == "tiny":
     return _tiny()
   raise ValueError(f"Unknown model preset {preset!r}; choose one of "
