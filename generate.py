@@ -10,13 +10,16 @@ r"""MaskGIT class-conditional generation and box editing (the upstream demo).
 Without checkpoint paths the model is randomly initialised (pipeline demo).
 """
 
+import os
 import sys
 
 from absl import app
 
 from maskgit import cli
 
-_CONFIG = cli.define_config_flag("configs/generate.py", "Generation config.")
+_CONFIG = cli.define_config_flag(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs",
+                 "generate.py"), "Generation config.")
 
 
 def main(argv):

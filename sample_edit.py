@@ -10,13 +10,16 @@ Exit status: 0 all items written or skipped; 1 an item or setting failed; 2 a
 bad command line.
 """
 
+import os
 import sys
 
 from absl import app
 
 from maskgit import cli
 
-_CONFIG = cli.define_config_flag("configs/edit.py", "Editing config.")
+_CONFIG = cli.define_config_flag(
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs",
+                 "edit.py"), "Editing config.")
 
 
 def main(argv):

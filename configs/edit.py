@@ -1,22 +1,29 @@
 r"""Config of sample_edit.py: guided editing of a folder or manifest of edits.
 
-    python sample_edit.py --config=configs/edit.py --config.inputs=DIR \
-      --config.output_dir=out --config.method=sdedit --config.strength=0.5
+    python sample_edit.py          # the bundled examples, embedded model
+    python sample_edit.py --config.inputs=DIR --config.output_dir=out \
+      --config.method=sdedit --config.strength=0.5
     python sample_edit.py --config=configs/edit.py:imagenet256 \
       --config.tokenizer_path=T --config.transformer_path=M ...
 
-The argument after ':' is a model preset (configs/models.py), default 'tiny'.
-Model source: the msgpack paths below. Both empty = a RANDOMLY INITIALISED
-model (clearly labelled in the log and the JSON record; outputs are noise).
-When a trained default model is embedded, point the defaults here at it.
+The argument after ':' is a model preset (configs/models.py), default
+'emoji': the embedded model in weights/emoji (docs/model_card.md), editing
+examples/edits.jsonl with the recommended method and strength. Other presets
+start with empty model paths = a RANDOMLY INITIALISED model (clearly labelled
+in the log and the JSON record; outputs are noise; tests use 'tiny').
 """
+
+import os
 
 import ml_collections
 
 from configs import models
 
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
+
+def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
+  preset = preset or "emoji"
   c = ml_collections.ConfigDict()
   c.model = models.get_config(preset)  # Architecture (configs/models.py).
   # ---- Model source (official msgpack format). Empty = random weights.
@@ -66,4 +73,17 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.keep_going = False  # Continue past a bad item; summary at the end.
   c.progress = True  # Progress bar on stderr.
   c.compilation_cache = "~/.cache/maskgit_edit/jax"  # '' = off.
+  c.summary_grid = True  # Also write OUT/<run>/grid.png: one row per item.
+  if preset == "emoji":
+    # The embedded model: one hinted transformer serves every method (hint
+    # id -1 = plain MaskGIT), so selfcond needs no second file.
+    c.model.transformer.num_hint_codes = c.model.transformer.num_codes
+    c.tokenizer_path = os.path.join(_REPO, "weights/emoji/tokenizer.msgpack")
+    c.transformer_path = os.path.join(_REPO, "weights/emoji/selfcond.msgpack")
+    c.inputs = os.path.join(_REPO, "examples/edits.jsonl")
+    c.output_dir = "outputs"
+    # Recommended for this model (benchmarks/eval_edits.py, docs/editing.md):
+    # sdedit follows the paint; 0.3 trades some faithfulness for realism.
+    c.method = "sdedit"
+    c.strength = 0.3
   return c

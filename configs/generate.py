@@ -5,15 +5,23 @@
       --config.transformer_path=maskgit_imagenet256_checkpoint \
       --config.labels=1,207
 
-The argument after ':' is a model preset (configs/models.py).
+    python generate.py      # one sample per emoji group, embedded model
+
+The argument after ':' is a model preset (configs/models.py), default 'emoji'
+(the embedded model in weights/emoji). Other presets start with empty paths.
 """
+
+import os
 
 import ml_collections
 
 from configs import models
 
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
+
+def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
+  preset = preset or "emoji"
   c = ml_collections.ConfigDict()
   c.model = models.get_config(preset)  # Architecture (see configs/models.py).
   # Official-format msgpack files. Both empty: a RANDOMLY INITIALISED model
@@ -40,4 +48,11 @@ def get_config(preset: str = "tiny") -> ml_collections.ConfigDict:
   c.feather = 16  # Feather radius in pixels for blend="feather".
   # Persistent compilation cache ('' = off).
   c.compilation_cache = "~/.cache/maskgit_edit/jax"
+  if preset == "emoji":
+    c.model.transformer.num_hint_codes = c.model.transformer.num_codes
+    c.tokenizer_path = os.path.join(_REPO, "weights/emoji/tokenizer.msgpack")
+    c.transformer_path = os.path.join(_REPO, "weights/emoji/selfcond.msgpack")
+    c.labels = tuple(range(9))  # One sample per Unicode emoji group.
+    c.num_iter = 12
+    c.feather = 8
   return c

@@ -275,6 +275,7 @@ def run(config) -> int:
   size = int(config.model.image_size)
   loaded: dict[str, Any] = {}
   done = skipped = 0
+  edit_seconds: list[float] = []  # Compiled calls only (latency summary).
   total = len(runs) * len(items)
   try:
     from tqdm import tqdm  # pylint: disable=g-import-not-at-top
@@ -315,6 +316,8 @@ def run(config) -> int:
           raise ItemError(f"{item.name}: {e}") from e
         _write_item(out_dir, item, image, guide, res, config, method,
                     strength, label, random_weights)
+        if not res.compiled:
+          edit_seconds.append(res.timings["total"])
         done += 1
       except ItemError as e:
         failures.append((f"{method} s={strength:.3f} {item.name}", str(e)))
@@ -334,6 +337,19 @@ def run(config) -> int:
           bar.update(1)
   if bar is not None:
     bar.close()
+  if config.get("summary_grid", False):
+    for method, strength in runs:
+      path = write_summary_grid(_run_dir(config.output_dir, method, strength),
+                                [it.name for it in items])
+      if path:
+        print(f"Grid ({method}, strength {strength:g}; rows: image | guide |"
+              f" mask | {config.num_samples} samples): {path}",
+              file=sys.stderr)
+  if edit_seconds:
+    print(f"Edit latency ({config.num_samples} samples per edit, compiled, "
+          f"{jax.default_backend()}): median "
+          f"{np.median(edit_seconds):.3f} s, max {max(edit_seconds):.3f} s "
+          f"over {len(edit_seconds)} edits.", file=sys.stderr)
   print(f"Done: {done} written, {skipped} skipped (already done), "
         f"{len(failures)} failed; outputs in {config.output_dir}.",
         file=sys.stderr)
@@ -342,6 +358,27 @@ def run(config) -> int:
     for where, msg in failures:
       print(f"  {where}: {msg}", file=sys.stderr)
   return 1 if failures else 0
+
+
+def write_summary_grid(run_dir: str, names: list[str]) -> str | None:
+  """Stacks the items' grid.png files (one row each) into run_dir/grid.png.
+
+  Items without a grid (failed, or not run) are left out; returns the path,
+  or None when there is nothing to stack.
+  """
+  rows = []
+  for name in names:
+    path = os.path.join(run_dir, name, "grid.png")
+    if os.path.exists(path):
+      rows.append(image_io.load_image(path))
+  if not rows:
+    return None
+  width = max(r.shape[1] for r in rows)
+  rows = [np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)),
+                 constant_values=1.0) for r in rows]
+  path = os.path.join(run_dir, "grid.png")
+  image_io.save_png(path, np.concatenate(rows, axis=0))
+  return path
 
 
 def _write_item(out_dir, item, image, guide, res, config, method, strength,

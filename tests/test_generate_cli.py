@@ -15,8 +15,13 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 def _run(*args):
   env = dict(os.environ, JAX_PLATFORMS="cpu")
   env.pop("XLA_FLAGS", None)
+  # --config must precede its overrides; default: the random tiny model.
+  cfg = [a for a in args if a.startswith("--config=")] or [
+      "--config=configs/generate.py:tiny"]
+  rest = [a for a in args if not a.startswith("--config=")]
   return subprocess.run(
-      [sys.executable, "generate.py", "--config.compilation_cache=", *args],
+      [sys.executable, "generate.py", *cfg, "--config.compilation_cache=",
+       *rest],
       cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
 
 

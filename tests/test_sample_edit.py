@@ -28,7 +28,7 @@ def _write_items(folder, n, size=32, seed=0):
 
 
 def _cmd(inputs, out, cache, *extra):
-  return [sys.executable, "sample_edit.py", "--config=configs/edit.py",
+  return [sys.executable, "sample_edit.py", "--config=configs/edit.py:tiny",
           f"--config.inputs={inputs}", f"--config.output_dir={out}",
           "--config.num_samples=2", "--config.num_iter=4",
           "--config.start_iter=1", f"--config.compilation_cache={cache}",
@@ -123,7 +123,7 @@ def test_bad_items_keep_going(tmp_path, capsys):
   manifest.write_text(json.dumps(dict(image="ok.png", guide="ok.guide.png",
                                       label=99)) + "\n{broken\n")
   for inputs, n_fail in ((str(d), 6), (str(manifest), 2)):
-    c = edit_config.get_config()
+    c = edit_config.get_config("tiny")
     c.inputs, c.output_dir = inputs, str(tmp_path / "out")
     c.keep_going, c.progress, c.compilation_cache = True, False, ""
     capsys.readouterr()
