@@ -30,7 +30,8 @@ from absl import flags
 import numpy as np
 from scipy import ndimage
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, _ROOT)
 # pylint: disable=g-import-not-at-top,wrong-import-position
 from configs import edit as edit_config
 from maskgit import cli as maskgit_cli
@@ -47,6 +48,9 @@ _NUM_SAMPLES = flags.DEFINE_integer("num_samples", 4, "Samples per edit.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/edit_quality.json",
                            "Output JSON.")
+_TRANSFORMER = flags.DEFINE_string(
+    "transformer", "", "Hinted transformer msgpack to score instead of the "
+    "embedded one (e.g. a new selfcond export); '' = embedded.")
 
 
 def _blur(x: np.ndarray) -> np.ndarray:
@@ -70,6 +74,8 @@ def token_nll(model: model_lib.MaskGIT, images: np.ndarray,
 def main(argv):
   del argv
   config = edit_config.get_config("emoji")
+  if _TRANSFORMER.value:
+    config.transformer_path = _TRANSFORMER.value
   items, errors = batch.discover(config.inputs)
   if errors:
     raise SystemExit("; ".join(errors))
@@ -123,7 +129,8 @@ def main(argv):
       print(f"{method:10s} s={s:.2f} stroke {row['stroke_rmse']:6.1f} "
             f"change {row['change_rmse']:6.1f} nll {row['token_nll']:.3f} "
             f"kept {kept}", flush=True)
-  result = dict(items=[it.name for it in items], num_samples=_NUM_SAMPLES.value,
+  result = dict(transformer=os.path.relpath(config.transformer_path, _ROOT),
+                items=[it.name for it in items], num_samples=_NUM_SAMPLES.value,
                 seed=_SEED.value, reference=ref, rows=rows,
                 machine=f"{os.cpu_count()} CPU cores", date=time.strftime(
                     "%Y-%m-%d"))
