@@ -44,3 +44,25 @@ def test_feather_promise_through_the_editor(tiny_model):
       far = ndimage.distance_transform_edt(~res.pixel_masks[n]) > 5
       for s in range(2):
         np.testing.assert_array_equal(res.images[n, s][far], images[n][far])
+
+
+def test_same_seed_same_result_whatever_the_batch(tiny_model):
+  """An item's samples do not depend on what else is in the batch."""
+  images, guides = _inputs(3)
+  ed = editor_lib.Editor(tiny_model)
+  for patch_local in (False, True):
+    opts = editor_lib.EditOptions(method="sdedit", feather=2,
+                                  patch_local=patch_local, **OPTS)
+    batch = ed.edit(images, guides, labels=[1, 2, 3], strength=0.6, seed=5,
+                    num_samples=2, options=opts)
+    alone = ed.edit(images[1:2], guides[1:2], labels=2, strength=0.6, seed=5,
+                    num_samples=2, options=opts)
+    np.testing.assert_array_equal(batch.images[1], alone.images[0])
+    np.testing.assert_array_equal(batch.tokens[1], alone.tokens[0])
+    np.testing.assert_array_equal(batch.window_offsets[1],
+                                  alone.window_offsets[0])
+    # Per-item seeds: item 1 with seed 5 inside a batch seeded [0, 5, 0].
+    mixed = ed.edit(images, guides, labels=[1, 2, 3], strength=0.6,
+                    seed=[0, 5, 0], num_samples=2, options=opts)
+    np.testing.assert_array_equal(mixed.images[1], alone.images[0])
+
