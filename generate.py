@@ -10,27 +10,13 @@ r"""MaskGIT class-conditional generation and box editing (the upstream demo).
 Without checkpoint paths the model is randomly initialised (pipeline demo).
 """
 
-import os
-import sys
-
-from absl import app
-
 from maskgit import cli
 
-_CONFIG = cli.define_config_flag(
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs",
-                 "generate.py"), "Generation config.")
 
-
-def main(argv):
-  if len(argv) > 1:
-    raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  try:
-    cli.run_generate(_CONFIG.value)
-  except (ValueError, OSError) as e:
-    print(f"error: {e}", file=sys.stderr)
-    sys.exit(1)
+def _run(config) -> int:
+  cli.run_generate(config)
+  return 0
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=cli.parse_flags_or_exit)
+  cli.main(__file__, "configs/generate.py", "Generation config.", _run)

@@ -13,17 +13,15 @@ stroke covers ~10% / ~25% of the image. Each setting: one warm-up call
 import json
 import os
 import platform
-import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from absl import app  # pylint: disable=g-import-not-at-top
+from absl import app
 from absl import flags
 import jax
 import numpy as np
 
 from configs import models
+from maskgit import io_utils
 from maskgit import model as model_lib
 from maskgit_edit import editor as editor_lib
 
@@ -108,10 +106,7 @@ def main(argv):
           np.array_equal(o.images[0, 0][~band], image[~band])
           for o in outs.values()))
       results["rows"].append(row)
-  os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
-  with open(_OUT.value + ".tmp", "w") as f:
-    json.dump(results, f, indent=1)
-  os.replace(_OUT.value + ".tmp", _OUT.value)
+  io_utils.write_json(_OUT.value, results)
   print(json.dumps(results, indent=1))
 
 

@@ -9,7 +9,6 @@ Explains the patch-local speed-up: an edit = 1 encode of image + guide,
 
 import json
 import os
-import sys
 import time
 
 from absl import app
@@ -17,11 +16,9 @@ from absl import flags
 import jax
 import jax.numpy as jnp
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from configs import models  # pylint: disable=g-import-not-at-top
-from maskgit import model as model_lib  # pylint: disable=g-import-not-at-top
-from maskgit.nets import vqgan  # pylint: disable=g-import-not-at-top
+from configs import models
+from maskgit import model as model_lib
+from maskgit.nets import vqgan
 
 _PRESET = flags.DEFINE_string("preset", "imagenet256", "Model preset.")
 _SIDES = flags.DEFINE_list("sides", ["16", "12", "10", "8"], "Window sides.")

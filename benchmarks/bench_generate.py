@@ -20,8 +20,6 @@ import time
 from absl import app
 from absl import flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
 _PRESETS = flags.DEFINE_list("presets", ["tiny", "imagenet256"], "Models.")
 _BATCHES = flags.DEFINE_list("batches", ["1", "8"], "Batch sizes.")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed runs after the first.")

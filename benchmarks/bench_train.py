@@ -23,18 +23,16 @@ import platform
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+import jax
+import jax.numpy as jnp
 
-import jax  # pylint: disable=g-import-not-at-top
-import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
-
-from configs import guidance_kernel  # pylint: disable=g-import-not-at-top
-from configs import selfcond  # pylint: disable=g-import-not-at-top
-from configs import tokenizer  # pylint: disable=g-import-not-at-top
-from configs import transformer  # pylint: disable=g-import-not-at-top
-from maskgit.training import data as data_lib  # pylint: disable=g-import-not-at-top
-from maskgit.training import loop  # pylint: disable=g-import-not-at-top
-from maskgit.training import sharding  # pylint: disable=g-import-not-at-top
+from configs import guidance_kernel
+from configs import selfcond
+from configs import tokenizer
+from configs import transformer
+from maskgit.training import data as data_lib
+from maskgit.training import loop
+from maskgit.training import sharding
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 GB = 1e9

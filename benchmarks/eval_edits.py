@@ -22,7 +22,6 @@ Writes benchmarks/results/edit_quality.json and prints a markdown table.
 
 import json
 import os
-import sys
 import time
 
 from absl import app
@@ -30,14 +29,13 @@ from absl import flags
 import numpy as np
 from scipy import ndimage
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, _ROOT)
-# pylint: disable=g-import-not-at-top,wrong-import-position
 from configs import edit as edit_config
 from maskgit import cli as maskgit_cli
 from maskgit import model as model_lib
 from maskgit_edit import batch
 from maskgit_edit import editor as editor_lib
+
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 _METHODS = flags.DEFINE_list(
     "methods", ["inpaint", "context", "self_fixed", "sdedit", "selfcond"],
@@ -98,7 +96,7 @@ def main(argv):
                                            labels).mean())
   pix = first.pixel_masks.astype(bool)
   for method in _METHODS.value:
-    opts = batch.options_from_config(config, method)
+    opts = editor_lib.options_from_config(config, method)
     for s in ([1.0] if method == "inpaint" else strengths):
       t0 = time.perf_counter()
       res = ed.edit(images, guides, masks, labels=labels, strength=s,

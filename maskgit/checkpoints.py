@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from typing import Any, Callable, Mapping
 
 import flax
@@ -20,6 +19,7 @@ from flax import traverse_util
 import jax
 import numpy as np
 
+from maskgit import io_utils
 from maskgit.nets import transformer as transformer_lib
 
 PyTree = Any
@@ -62,17 +62,7 @@ def write_msgpack(path: str, params: PyTree) -> None:
   tree = params if "params" in params else {"params": params}
   tree = jax.tree.map(lambda x: np.asarray(x, np.float32), tree)
   data = flax.serialization.msgpack_serialize(flax.core.unfreeze(tree))
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-")
-  try:
-    with os.fdopen(fd, "wb") as f:
-      f.write(data)
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  io_utils.write_bytes(path, data)
 
 
 def _shapes(tree: PyTree) -> dict[str, tuple[int, ...]]:

@@ -1,4 +1,4 @@
-"""Library side of generate.py (kept out of the entry point so it is testable)."""
+"""Library side of the CLIs: flag parsing, model loading, generate.py's run."""
 
 from __future__ import annotations
 
@@ -6,13 +6,16 @@ import json
 import os
 import sys
 import time
+from typing import Any, Callable
 
+from absl import app
 from absl import flags
 import jax
 from ml_collections import config_flags
 import numpy as np
 
 from maskgit import image_io
+from maskgit import io_utils
 from maskgit import model as model_lib
 from maskgit import runtime
 
@@ -45,6 +48,33 @@ def parse_flags_or_exit(argv: list[str]) -> list[str]:
     return flags.FLAGS(argv)
   except Exception as e:  # pylint: disable=broad-except
     _exit_bad_command_line(e)
+
+
+def main(script: str, config_file: str, help_string: str,
+         run: Callable[[Any], int]) -> None:
+  """The whole entry point of a config-driven CLI (generate.py, ...).
+
+  Defines `--config` (default: `config_file`, relative to the folder of
+  `script`, i.e. pass `__file__`), parses the command line, then exits with
+  `run(config)`'s status. A ValueError or OSError from `run` is one
+  "error: ..." line and status 1; a bad command line is one line and
+  status 2.
+  """
+  flag = define_config_flag(
+      os.path.join(os.path.dirname(os.path.abspath(script)), config_file),
+      help_string)
+
+  def _main(argv):
+    if len(argv) > 1:
+      raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+    try:
+      code = run(flag.value)
+    except (ValueError, OSError) as e:
+      print(f"error: {e}", file=sys.stderr)
+      code = 1
+    sys.exit(code)
+
+  app.run(_main, flags_parser=parse_flags_or_exit)
 
 
 def load_model(config) -> model_lib.MaskGIT:
@@ -104,9 +134,7 @@ def run_generate(config) -> list[str]:
                 backend=jax.default_backend(),
                 random_weights=not config.tokenizer_path)
   paths.append(os.path.join(out, "run.json"))
-  with open(paths[-1] + ".tmp", "w") as f:
-    json.dump(record, f, indent=1)
-  os.replace(paths[-1] + ".tmp", paths[-1])
+  io_utils.write_json(paths[-1], record)
   print(f"Wrote {len(images)} images and grid.png to {out} "
         f"({elapsed:.1f} s including compilation).")
   return paths

@@ -1,26 +1,96 @@
-"""Reading and writing images (host side), with clear errors and atomic writes.
+"""Reading and writing images (host side): clear errors, atomic writes, grids.
 
-Mode handling on read: RGB as is; greyscale (L, I;16, I, F) replicated to
-RGB, 16-bit scaled from [0, 65535]; palette images converted to RGB; images
-with alpha (RGBA, LA, PA) composited onto white. Output is float32 [H, W, 3] in
-[0, 1].
+Every file is opened lazily and its header size checked before any pixel is
+decoded: a wrong size (without `resize`) or more than `MAX_PIXELS` pixels is
+one `ImageError` naming the file and its size.
+
+Mode handling on read (`to_float_rgb`, the one PIL mode normaliser): RGB as
+is; greyscale (L, I;16, I, F) replicated to RGB, 16-bit scaled from
+[0, 65535], float (F) clipped to [0, 1]; palette images converted; alpha
+(RGBA, LA, PA) composited onto a background (white for images). Masks are the
+luminance composited onto black, i.e. luminance x alpha.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-import tempfile
+from typing import Iterator
+import warnings
 
 import numpy as np
 from PIL import Image
 from PIL import UnidentifiedImageError
+
+from maskgit import io_utils
+
+# Largest input read (pixels): 8192 x 8192. Larger files are refused from
+# their header (decoding one to float32 RGB would take > 800 MB).
+MAX_PIXELS = 8192 * 8192
+
+_LUMA = np.asarray([0.299, 0.587, 0.114], np.float32)  # ITU-R 601, as PIL.
 
 
 class ImageError(ValueError):
   """An input image cannot be read or has the wrong size."""
 
 
-def load_image(path: str, size: int | None = None,
+@contextlib.contextmanager
+def open_image(path: str | os.PathLike[str], kind: str = "image"
+               ) -> Iterator[Image.Image]:
+  """Opens `path` lazily (header only); one ImageError for any problem.
+
+  Args:
+    path: image file.
+    kind: what the file is, for messages ("image", "mask", ...).
+
+  Raises:
+    ImageError: missing, not an image, or more than MAX_PIXELS pixels.
+  """
+  path = os.fspath(path)
+  if not os.path.isfile(path):
+    raise ImageError(f"{kind.capitalize()} file not found: {path}")
+  try:
+    with warnings.catch_warnings():  # Our own limit below is lower.
+      warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+      im = Image.open(path)
+  except Image.DecompressionBombError as e:
+    raise ImageError(f"{kind.capitalize()} {path} is too large to read: "
+                     f"{e}") from e
+  except (UnidentifiedImageError, OSError, SyntaxError) as e:
+    raise ImageError(f"Cannot read {kind} {path}: {e}") from e
+  with im:
+    w, h = im.size
+    if w * h > MAX_PIXELS:
+      raise ImageError(f"{kind.capitalize()} {path} is {w}x{h} "
+                       f"({w * h / 1e6:.0f} Mpixel): too large to read (at "
+                       f"most {MAX_PIXELS / 1e6:.0f} Mpixel).")
+    yield im
+
+
+def image_size(path: str | os.PathLike[str], kind: str = "image"
+               ) -> tuple[int, int]:
+  """(width, height) from the file's header; nothing is decoded."""
+  with open_image(path, kind) as im:
+    return im.size
+
+
+def _decode(path, kind: str, size: int | None, resize: bool,
+            background: float) -> np.ndarray:
+  """float32 [H, W, 3] (`to_float_rgb`), decoded after the header checks."""
+  path = os.fspath(path)
+  with open_image(path, kind) as im:
+    if size is not None and im.size != (size, size) and not resize:
+      raise ImageError(f"{kind.capitalize()} {path} is {im.size[0]}x"
+                       f"{im.size[1]}, expected {size}x{size}.")
+    try:
+      im.load()
+      return to_float_rgb(im, background)
+    except (OSError, SyntaxError, ValueError) as e:
+      raise ImageError(f"Cannot read {kind} {path}: {e}") from e
+
+
+def load_image(path: str | os.PathLike[str], size: int | None = None,
                resize: bool = False) -> np.ndarray:
   """Loads an image as float32 [H, W, 3] in [0, 1].
 
@@ -31,41 +101,51 @@ def load_image(path: str, size: int | None = None,
       raising.
 
   Raises:
-    ImageError: missing, unreadable, or (without `resize`) wrong size.
+    ImageError: missing, unreadable, too large, or (without `resize`) wrong
+      size; checked from the header before decoding.
   """
-  path = os.fspath(path)
-  if not os.path.isfile(path):
-    raise ImageError(f"Image file not found: {path}")
-  try:
-    with Image.open(path) as im:
-      im.load()
-      arr = _to_rgb_float(im)
-  except (UnidentifiedImageError, OSError, SyntaxError) as e:
-    raise ImageError(f"Cannot read image {path}: {e}") from e
+  arr = _decode(path, "image", size, resize, background=1.0)
   if size is not None and arr.shape[:2] != (size, size):
-    if not resize:
-      raise ImageError(f"Image {path} is {arr.shape[1]}x{arr.shape[0]}, "
-                       f"expected {size}x{size}.")
     pil = Image.fromarray(to_uint8(arr)).resize((size, size), Image.BICUBIC)
     arr = np.asarray(pil, np.float32) / 255.0
   return arr
 
 
-def _to_rgb_float(im: Image.Image) -> np.ndarray:
-  if im.mode in ("I;16", "I;16B", "I;16L", "I"):
+def load_mask(path: str | os.PathLike[str], size: int | None = None,
+              resize: bool = False) -> np.ndarray:
+  """Mask file -> float32 [H, W] in [0, 1] (> 0.5 = edited).
+
+  Luminance; with alpha (RGBA, LA, PA), luminance x alpha (transparent = not
+  edited); 16-bit scaled from 65535. `size`/`resize` as in `load_image`
+  (nearest-neighbour resizing).
+  """
+  mask = np.clip(_decode(path, "mask", size, resize, background=0.0) @ _LUMA,
+                 0.0, 1.0)
+  if size is not None and mask.shape != (size, size):
+    mask = np.asarray(Image.fromarray(mask).resize((size, size),
+                                                   Image.NEAREST), np.float32)
+  return mask
+
+
+def to_float_rgb(im: Image.Image, background: float = 1.0) -> np.ndarray:
+  """Any PIL image -> float32 [H, W, 3] in [0, 1] (see the module docstring).
+
+  Args:
+    im: a loaded PIL image in any mode.
+    background: grey level in [0, 1] that alpha is composited onto.
+  """
+  if im.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
     a = np.asarray(im, np.float32)
-    scale = 65535.0 if a.max(initial=0) > 255 or im.mode.startswith(
-        "I;16") else 255.0
-    return np.repeat(np.clip(a / scale, 0, 1)[..., None], 3, axis=-1)
-  if im.mode == "F":
-    a = np.clip(np.asarray(im, np.float32), 0, 1)
-    return np.repeat(a[..., None], 3, axis=-1)
+    if im.mode != "F":
+      a /= 65535.0 if a.max(initial=0) > 255 or im.mode.startswith(
+          "I;16") else 255.0
+    return np.repeat(np.clip(a, 0.0, 1.0)[..., None], 3, axis=-1)
   if im.mode == "P":
     im = im.convert("RGBA" if "transparency" in im.info else "RGB")
   if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
     rgba = np.asarray(im.convert("RGBA"), np.float32) / 255.0
     alpha = rgba[..., 3:]
-    return rgba[..., :3] * alpha + (1.0 - alpha)
+    return rgba[..., :3] * alpha + background * (1.0 - alpha)
   return np.asarray(im.convert("RGB"), np.float32) / 255.0
 
 
@@ -75,31 +155,37 @@ def to_uint8(images: np.ndarray) -> np.ndarray:
       np.uint8)
 
 
-def save_png(path: str, image: np.ndarray) -> None:
+def save_png(path: str | os.PathLike[str], image: np.ndarray) -> None:
   """Writes a float [H, W, 3] (or [H, W]) image as PNG, atomically."""
-  path = os.fspath(path)
-  directory = os.path.dirname(os.path.abspath(path))
-  os.makedirs(directory, exist_ok=True)
-  fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".png")
-  os.close(fd)
-  try:
-    Image.fromarray(to_uint8(image)).save(tmp, format="PNG")
-    os.replace(tmp, path)
-  except BaseException:
-    if os.path.exists(tmp):
-      os.remove(tmp)
-    raise
+  with io_utils.atomic_write(path) as f:
+    Image.fromarray(to_uint8(image)).save(f, format="PNG")
 
 
-def grid(images: np.ndarray, columns: int, pad: int = 2) -> np.ndarray:
-  """Tiles [N, H, W, 3] images into one image with `columns` per row."""
+def grid(images: np.ndarray, columns: int | None = None, pad: int = 2,
+         fill: float = 1.0) -> np.ndarray:
+  """Tiles images [N, H, W, C] into one [rows * (H + pad) + pad, ..., C].
+
+  Args:
+    images: N images of one size.
+    columns: images per row; None = ceil(sqrt(N)) (a square-ish grid).
+    pad: pixels of `fill` between and around the images.
+    fill: background value.
+  """
   images = np.asarray(images, np.float32)
   n, h, w, c = images.shape
+  columns = columns or int(np.ceil(np.sqrt(n)))
   rows = -(-n // columns)
-  out = np.ones((rows * (h + pad) + pad, columns * (w + pad) + pad, c),
+  out = np.full((rows * (h + pad) + pad, columns * (w + pad) + pad, c), fill,
                 np.float32)
   for i, img in enumerate(images):
     r, col = divmod(i, columns)
     y, x = pad + r * (h + pad), pad + col * (w + pad)
     out[y:y + h, x:x + w] = img
   return out
+
+
+def stack_rows(rows: list[np.ndarray], fill: float = 1.0) -> np.ndarray:
+  """Stacks images [H_i, W_i, C] top to bottom, right-padded to one width."""
+  width = max(r.shape[1] for r in rows)
+  return np.concatenate([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0)),
+                                constant_values=fill) for r in rows], axis=0)

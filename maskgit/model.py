@@ -8,8 +8,9 @@
     images = m.generate([1, 207], seed=0)            # float32 [2, 256, 256, 3]
     edited = m.box_edit(image, (64, 64, 96, 96), target_label=207, seed=0)
 
-Images are float32 in [0, 1], NHWC (a single HWC image is also accepted where
-noted). Every jitted function is compiled once per input shape and option set
+Images are float in [0, 1], NHWC (a single HWC image is also accepted where
+noted); integer arrays (e.g. uint8 0..255) are refused with a ValueError
+rather than silently clipped: divide by 255 first. Every jitted function is compiled once per input shape and option set
 and reused.
 """
 
@@ -63,6 +64,23 @@ def box_to_latent_mask(box: Sequence[int], image_size: int,
   mask = np.zeros((side, side), bool)
   mask[r0:r1, c0:c1] = True
   return mask
+
+
+def as_float_images(images, what: str = "images") -> np.ndarray:
+  """float32 array of `images`; integer or bool input is refused.
+
+  Images are float in [0, 1]. A uint8 array (0..255) would otherwise be
+  clipped to [0, 1] downstream without a word, so it is one ValueError.
+
+  Raises:
+    ValueError: `images` has an integer or bool dtype.
+  """
+  images = np.asarray(images)
+  if images.dtype.kind in "biu":
+    raise ValueError(f"{what} must be float in [0, 1], got {images.dtype}: "
+                     f"for 8-bit images divide by 255 "
+                     f"(np.asarray(x, np.float32) / 255).")
+  return images.astype(np.float32)
 
 
 class MaskGIT:
@@ -129,7 +147,7 @@ class MaskGIT:
 
   # --------------------------------------------------------------- checking
   def _check_images(self, images) -> np.ndarray:
-    images = np.asarray(images, np.float32)
+    images = as_float_images(images)
     if images.ndim == 3:
       images = images[None]
     size = self.image_size

@@ -342,7 +342,7 @@ class Editor:
                     num_samples, image_tokens):
     m = self.model
     images = m._check_images(images)  # pylint: disable=protected-access
-    guides = np.asarray(guides, np.float32)
+    guides = model_lib.as_float_images(guides, "guides")
     if guides.ndim == 3:
       guides = guides[None]
     if guides.shape != images.shape:

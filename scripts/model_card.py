@@ -11,15 +11,12 @@ order.
 
 import json
 import os
-import sys
 import time
 
 from absl import app
 from absl import flags
 import numpy as np
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-# pylint: disable=g-import-not-at-top,wrong-import-position
 from maskgit import embedded
 from maskgit import evaluate
 from maskgit import image_io

@@ -30,6 +30,8 @@ import os
 import numpy as np
 from PIL import Image
 
+from maskgit import io_utils
+
 Batch = dict[str, np.ndarray]
 
 
@@ -193,11 +195,8 @@ def write_npz(dataset: str | os.PathLike[str], out: str | os.PathLike[str],
         r["id"].decode() if isinstance(r["id"], bytes) else str(r["id"])
         for r in recs])
     counts[split] = len(recs)
-  out = os.fspath(out)
-  os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-  tmp = out + ".tmp.npz"
-  np.savez_compressed(tmp, **arrays)
-  os.replace(tmp, out)
+  with io_utils.atomic_write(out) as f:
+    np.savez_compressed(f, **arrays)
   return counts
 
 

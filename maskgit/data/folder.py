@@ -52,6 +52,8 @@ from PIL import Image
 from PIL import ImageOps
 import tensorflow_datasets as tfds
 
+from maskgit import image_io
+
 # Extensions (lower case) that count as images when scanning a folder.
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif',
                     '.tiff')
@@ -81,8 +83,9 @@ def split_for_key(key: str, test_fraction: float = 0.1) -> str:
 def to_square_rgb(image: Image.Image, resolution: int) -> np.ndarray:
   """Converts any PIL image to a centre-cropped square RGB array.
 
-  Transparency (RGBA, LA, palette with a transparent colour) is composited on
-  white; greyscale and other modes become RGB; EXIF orientation is applied.
+  EXIF orientation is applied, then the mode conversion of
+  `maskgit.image_io.to_float_rgb` (transparency composited on white,
+  greyscale replicated, 16-bit scaled from 65535, float clipped to [0, 1]).
   The shorter side is scaled to `resolution` with an antialiasing (Lanczos)
   filter and the longer side is centre-cropped.
 
@@ -94,19 +97,7 @@ def to_square_rgb(image: Image.Image, resolution: int) -> np.ndarray:
     uint8 array [R, R, 3].
   """
   image = ImageOps.exif_transpose(image)
-  if image.mode == 'P' and 'transparency' in image.info:
-    image = image.convert('RGBA')
-  if image.mode in ('RGBA', 'LA', 'PA', 'RGBa', 'La'):
-    image = image.convert('RGBA')
-    white = Image.new('RGBA', image.size, (255, 255, 255, 255))
-    image = Image.alpha_composite(white, image)
-  if image.mode in ('I;16', 'I;16B', 'I;16L', 'I', 'F'):
-    # 16-bit / float greyscale: PIL's convert('RGB') clips rather than scales.
-    arr = np.asarray(image, dtype=np.float64)
-    hi = 65535.0 if image.mode.startswith('I') and arr.max() > 255 else 255.0
-    arr = np.clip(arr / hi * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    image = Image.fromarray(arr)  # 2-D uint8 -> mode 'L'.
-  image = image.convert('RGB')
+  image = Image.fromarray(image_io.to_uint8(image_io.to_float_rgb(image)))
   image = ImageOps.fit(image, (resolution, resolution),
                        method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))
   return np.asarray(image, dtype=np.uint8)

@@ -1,0 +1,160 @@
+"""Batch outputs: per-item files, the run summary grid and the final report.
+
+Layout, per run (method, strength) and item:
+  OUT/<method>_s<strength>/<name>/sample_XX.png, grid.png (image | guide |
+  feather weights | samples), record.json (every setting, timings).
+  OUT/<method>_s<strength>/grid.png: one row per item (summary_grid).
+
+Every file is written atomically (`maskgit.io_utils`). record.json is written
+last: an item is done iff it exists. Redoing an item first removes its
+record.json (so a kill mid-redo leaves it not done), the temp files a killed
+write left, and samples beyond the new `num_samples`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import re
+import sys
+import time
+from typing import Any
+
+import jax
+import numpy as np
+
+from maskgit import image_io
+from maskgit import io_utils
+
+RECORD = "record.json"
+GRID = "grid.png"
+_SAMPLE_RE = re.compile(r"^sample_\d+\.png$")
+
+
+def run_dir(output_dir: str, method: str, strength: float) -> str:
+  return os.path.join(output_dir, f"{method}_s{strength:.3f}")
+
+
+def is_done(item_dir: str) -> bool:
+  return os.path.exists(os.path.join(item_dir, RECORD))
+
+
+def check_writable(output_dir: str) -> None:
+  """Raises OSError naming `output_dir` if it cannot be created or written.
+
+  Creates nothing: the nearest existing folder above it must be writable.
+  """
+  path = os.path.abspath(output_dir)
+  existing = path
+  while not os.path.exists(existing):
+    existing = os.path.dirname(existing)
+  if not os.path.isdir(existing):
+    raise NotADirectoryError(f"Output folder {output_dir} cannot be "
+                             f"created: {existing} is a file.")
+  if not os.access(existing, os.W_OK | os.X_OK):
+    raise PermissionError(f"Output folder {output_dir} is not writable "
+                          f"(no write permission on {existing}).")
+
+
+def start_run(run_path: str) -> None:
+  """Removes the temp files a killed run left at the run-folder level."""
+  io_utils.remove_temp_files(run_path)
+
+
+def write_item(item_dir: str, samples: np.ndarray, panels: np.ndarray,
+               record: dict[str, Any]) -> None:
+  """Writes samples [S, H, W, 3], grid.png (panels in one row), record.json.
+
+  record.json goes last; stale files of an earlier run of the item go first.
+  """
+  if os.path.isdir(item_dir):
+    stale = os.path.join(item_dir, RECORD)
+    if os.path.exists(stale):
+      os.remove(stale)  # Not done until the new record is written.
+    io_utils.remove_temp_files(item_dir)
+    keep = {_sample_name(i) for i in range(len(samples))}
+    for name in os.listdir(item_dir):
+      if _SAMPLE_RE.match(name) and name not in keep:
+        os.remove(os.path.join(item_dir, name))
+  for i, s in enumerate(samples):
+    image_io.save_png(os.path.join(item_dir, _sample_name(i)), s)
+  image_io.save_png(os.path.join(item_dir, GRID),
+                    image_io.grid(panels, len(panels)))
+  record = dict(record, samples=[_sample_name(i) for i in range(len(samples))])
+  io_utils.write_json(os.path.join(item_dir, RECORD), record)
+
+
+def _sample_name(i: int) -> str:
+  return f"sample_{i:02d}.png"
+
+
+def item_panels(image: np.ndarray, guide: np.ndarray, res) -> np.ndarray:
+  """[3 + S, H, W, 3]: image | guide | feather weights | samples."""
+  weights = np.repeat(res.feather_weights[0][..., None], 3, -1)
+  return np.concatenate([image[None], guide[None], weights[None],
+                         res.images[0]])
+
+
+def item_record(item, res, config, method: str, strength: float, label: int,
+                random_weights: bool) -> dict[str, Any]:
+  """record.json of one edited item (every setting, window, timings)."""
+  settings = json.loads(config.to_json_best_effort())
+  settings.update(method=method, strength=strength)
+  return dict(
+      name=item.name, image=item.image, guide=item.guide, mask=item.mask,
+      label=int(label), method=method, strength=strength,
+      edited_pixels=int(res.pixel_masks[0].sum()),
+      edited_tokens=int(res.edit_tokens[0].sum()),
+      window_side=int(res.tokens.shape[-1]),
+      window_offset=res.window_offsets[0].tolist(),
+      timings_s=res.timings, compiled_this_call=res.compiled,
+      backend=jax.default_backend(), random_weights=random_weights,
+      settings=settings, time=time.strftime("%Y-%m-%dT%H:%M:%S"))
+
+
+def write_summary_grid(run_path: str, names: list[str]) -> str | None:
+  """Stacks the items' grid.png files (one row each) into run_path/grid.png.
+
+  Items without a grid (failed, or not run) are left out; returns the path,
+  or None when there is nothing to stack.
+  """
+  rows = [image_io.load_image(p) for p in
+          (os.path.join(run_path, n, GRID) for n in names)
+          if os.path.exists(p)]
+  if not rows:
+    return None
+  path = os.path.join(run_path, GRID)
+  image_io.save_png(path, image_io.stack_rows(rows))
+  return path
+
+
+@dataclasses.dataclass
+class Report:
+  """What a run did: counts, failures and compiled-edit latencies."""
+  done: int = 0
+  skipped: int = 0
+  failures: list[tuple[str, str]] = dataclasses.field(default_factory=list)
+  edit_seconds: list[float] = dataclasses.field(default_factory=list)
+
+  def fail(self, where: str, message: str) -> None:
+    self.failures.append((where, message))
+
+  def print(self, output_dir: str, num_samples: int) -> None:
+    """The closing lines on stderr: latency, counts, then every failure."""
+    if self.edit_seconds:
+      print(f"Edit latency ({num_samples} samples per edit, compiled, "
+            f"{jax.default_backend()}): median "
+            f"{np.median(self.edit_seconds):.3f} s, max "
+            f"{max(self.edit_seconds):.3f} s over {len(self.edit_seconds)} "
+            "edits.", file=sys.stderr)
+    print(f"Done: {self.done} written, {self.skipped} skipped (already "
+          f"done), {len(self.failures)} failed; outputs in {output_dir}.",
+          file=sys.stderr)
+    self.print_failures()
+
+  def print_failures(self) -> None:
+    if self.failures:
+      print("Failures:", file=sys.stderr)
+      for where, message in self.failures:
+        print(f"  {where}: {message}", file=sys.stderr)
