@@ -201,17 +201,23 @@ class Editor:
   @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
   def _core(self, opts: EditOptions, w: int, cw: int, num_samples: int,
             tok_params, tr_params, images, guides, edit_Nhw, labels_N,
-            strength_N, key, win_off, ctx_off, extra):
+            strength_N, key, win_off, ctx_off, extra, image_tokens=None):
     m = self.model
     f, side = m.factor, m.side
     n = images.shape[0]
     c = m.tokenizer_config.num_codes
     crop = jax.vmap(lambda x, o: jax.lax.dynamic_slice(
         x, (o[0] * f, o[1] * f, 0), (cw * f, cw * f, 3)))
-    pix = jnp.concatenate([crop(images, ctx_off), crop(guides, ctx_off)])
-    ids = m.tokenizer.apply({"params": tok_params}, pix,
-                            method=vqgan.VQGAN.encode_ids)
-    img_ids, gd_ids = ids[:n], ids[n:]
+    encode = lambda x: m.tokenizer.apply({"params": tok_params}, x,
+                                         method=vqgan.VQGAN.encode_ids)
+    if image_tokens is None:
+      ids = encode(jnp.concatenate([crop(images, ctx_off),
+                                    crop(guides, ctx_off)]))
+      img_ids, gd_ids = ids[:n], ids[n:]
+    else:  # Cached image tokens: encode the guide's context window only.
+      gd_ids = encode(crop(guides, ctx_off))
+      img_ids = jax.vmap(lambda x, o: jax.lax.dynamic_slice(
+          x, (o[0], o[1]), (cw, cw)))(image_tokens, ctx_off)
     rel = win_off - ctx_off
     sub = jax.vmap(lambda x, o: jax.lax.dynamic_slice(x, (o[0], o[1]),
                                                       (w, w)))
@@ -282,9 +288,18 @@ class Editor:
     return out_w, orig_w, guide_w, edit_w, decoded
 
   # ------------------------------------------------------------------ API
+  def encode(self, images) -> np.ndarray:
+    """Images float [N, S, S, 3] in [0, 1] -> int32 tokens [N, side, side].
+
+    Pass the result as `edit(..., image_tokens=...)` to edit the same images
+    again without encoding them (only the guide's window is encoded).
+    """
+    return self.model.encode(images)
+
   def edit(self, images, guides, masks: Sequence[Any] | None = None,
            labels=0, strength=0.5, seed: int = 0, num_samples: int = 1,
-           options: EditOptions = EditOptions()) -> EditResult:
+           options: EditOptions = EditOptions(),
+           image_tokens=None) -> EditResult:
     """Edits N images following their guides.
 
     Args:
@@ -297,6 +312,9 @@ class Editor:
       seed: PRNG seed (same seed -> same output).
       num_samples: samples per edit.
       options: EditOptions.
+      image_tokens: None, or int32 [N, side, side] (or [side, side]): the
+        images' tokens from `encode` (cached); then only the guides' window
+        is encoded.
 
     Returns:
       EditResult.
@@ -347,8 +365,16 @@ class Editor:
     elif (opts.method == "self_fixed" and opts.kernel == "appearance"
           and opts.self_form == "poe"):
       extra = jnp.asarray(self.code_appearance(opts.appearance_res))
+    if image_tokens is not None:
+      image_tokens = np.asarray(image_tokens, np.int32)
+      if image_tokens.ndim == 2:
+        image_tokens = image_tokens[None]
+      if image_tokens.shape != (n, m.side, m.side):
+        raise ValueError(f"image_tokens must be [{n}, {m.side}, {m.side}], "
+                         f"got {image_tokens.shape}.")
+      image_tokens = jnp.asarray(image_tokens)
     t1 = time.perf_counter()
-    sig = (opts, w, cw, num_samples, images.shape)
+    sig = (opts, w, cw, num_samples, images.shape, image_tokens is None)
     compiled = sig not in self._seen
     self._seen.add(sig)
     out = self._core(opts, w, cw, num_samples, m.tokenizer_params,
@@ -356,7 +382,7 @@ class Editor:
                      jnp.asarray(guides), jnp.asarray(edit),
                      jnp.asarray(labels), jnp.asarray(strength),
                      jax.random.key(seed), jnp.asarray(win_off),
-                     jnp.asarray(ctx_off), extra)
+                     jnp.asarray(ctx_off), extra, image_tokens)
     out_w, orig_w, guide_w, edit_w, decoded = jax.device_get(out)
     t2 = time.perf_counter()
     f = m.factor
