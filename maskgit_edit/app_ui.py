@@ -60,14 +60,6 @@ def load_examples(manifest: str = EXAMPLES_MANIFEST) -> list[Example]:
   return out
 
 
-def options_from_config(config, method: str) -> editor_lib.EditOptions:
-  """EditOptions from the config's fields of the same names."""
-  kw = {f.name: config[f.name] for f in dataclasses.fields(
-      editor_lib.EditOptions) if f.name in config}
-  kw["method"] = method
-  return editor_lib.EditOptions(**kw)
-
-
 def _block_mean(x: np.ndarray, k: int) -> np.ndarray:
   h, w = x.shape[0] // k, x.shape[1] // k
   return x.reshape(h, k, w, k, *x.shape[2:]).mean(axis=(1, 3))
@@ -127,7 +119,7 @@ class App:
 
   def options(self, method: str) -> editor_lib.EditOptions:
     try:
-      return options_from_config(self.config, method).validate()
+      return editor_lib.options_from_config(self.config, method)
     except ValueError as e:
       raise gr.Error(str(e)) from e
 
@@ -296,7 +288,7 @@ class App:
                                     label="Class")
             gen_seed = gr.Number(0, precision=0, label="Seed")
             gen_btn = gr.Button("Generate")
-          method = gr.Dropdown(list(samplers.METHODS), value=cfg.method,
+          method = gr.Dropdown(list(samplers.names()), value=cfg.method,
                                label="Method")
           strength = gr.Slider(0.0, 1.0, value=float(cfg.strength),
                                step=0.05, label="Strength")
