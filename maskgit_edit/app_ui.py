@@ -274,7 +274,7 @@ class App:
           f"farther than {cfg.feather} px from the paint never change.")
       session = gr.State(None)
       with gr.Row():
-        with gr.Column(scale=1, min_width=240):
+        with gr.Column(scale=1, min_width=330):
           with gr.Tab("Example"):
             example = gr.Dropdown(
                 [e.name for e in self.examples], label="Bundled example",
