@@ -9,6 +9,7 @@ presses Edit, waits for the samples and saves the page.
 
 import os
 import sys
+import time
 
 from absl import app
 from absl import flags
@@ -36,6 +37,11 @@ def main(argv):
     browser.wait_for(lambda: browser.sample_urls(driver), 120, "samples")
     browser.wait_for(lambda: "Click a sample" in driver.page_source, 30,
                      "the status line")
+    browser.wait_for(lambda: driver.execute_script(
+        "const a = document.querySelectorAll('#samples img, #overlay img');"
+        "return a.length > 1 && [...a].every("
+        "i => i.complete && i.naturalWidth > 0);"), 60, "images to show")
+    time.sleep(1)
     driver.save_screenshot(_OUT.value)
   finally:
     driver.quit()
