@@ -1,0 +1,87 @@
+r"""Browser-editor latency: one edit of the embedded model after the warm-up.
+
+  JAX_PLATFORMS=cpu python benchmarks/bench_session.py \
+    [--out=benchmarks/results/session_latency.json]
+
+Starts the editor's `App` exactly as `python app.py` does (embedded model,
+configs/edit.py defaults: sdedit, strength 0.3, 4 samples, full image), warms
+it up (timed: what the user waits for before the page opens), then runs the
+14 bundled examples' paint as editor canvases through the Edit handler
+(`App.edit`: read the canvas, session edit with cached tokens, enlarge the
+samples and the E overlay). Reports the warm-up, the median and the maximum
+handler time, the session-edit time alone, the handler's process CPU time
+(all threads; on an idle machine the wall time is at most about this) and the
+machine's load average. Goal: < 0.5 s per edit.
+"""
+
+import json
+import os
+import platform
+import sys
+import time
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from absl import app  # pylint: disable=g-import-not-at-top
+from absl import flags
+import jax
+import numpy as np
+
+from configs import edit as edit_config
+from maskgit import embedded
+from maskgit import image_io
+from maskgit_edit import app_ui
+from maskgit_edit import editor as editor_lib
+
+_REPEATS = flags.DEFINE_integer("repeats", 2, "Passes over the examples.")
+_OUT = flags.DEFINE_string("out", "benchmarks/results/session_latency.json",
+                           "Output JSON.")
+
+
+def main(argv):
+  del argv
+  load0 = os.getloadavg()
+  config = edit_config.get_config("emoji")
+  t = time.perf_counter()
+  ui = app_ui.App(editor_lib.Editor(embedded.load()), config)
+  load_s = time.perf_counter() - t
+  warm_s = ui.warmup()
+  root = os.path.dirname(app_ui.EXAMPLES_MANIFEST)
+  with open(app_ui.EXAMPLES_MANIFEST) as f:
+    items = [json.loads(line) for line in f if line.strip()]
+  handler, cpu, session_edit = [], [], []
+  for rep in range(_REPEATS.value):
+    for it in items:
+      session = ui.load_example(it["name"])[0]
+      guide = image_io.load_image(os.path.join(root, it["guide"]), ui.size)
+      up = ui._up(guide)  # pylint: disable=protected-access
+      value = {"background": ui._up(session.image),  # pylint: disable=protected-access
+               "layers": [], "composite": up}
+      t, c = time.perf_counter(), time.process_time()
+      ui.edit(value, config.method, config.strength, config.num_samples,
+              rep, False, session)
+      handler.append(time.perf_counter() - t)
+      cpu.append(time.process_time() - c)
+      session_edit.append(session.last_edit.result.timings["total"])
+  res = dict(
+      machine=dict(platform=platform.platform(), cpus=os.cpu_count(),
+                   backend=jax.default_backend()),
+      date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+      method=config.method, strength=config.strength,
+      num_samples=config.num_samples, patch_local=config.patch_local,
+      edits=len(handler), model_load_s=load_s, warmup_s=warm_s,
+      handler_median_s=float(np.median(handler)),
+      handler_max_s=float(np.max(handler)),
+      handler_cpu_median_s=float(np.median(cpu)),
+      session_edit_median_s=float(np.median(session_edit)),
+      loadavg_1min_start=load0[0], loadavg_1min_end=os.getloadavg()[0])
+  print(json.dumps(res, indent=1))
+  os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
+  with open(_OUT.value, "w") as f:
+    json.dump(res, f, indent=1)
+  print(f"saved {_OUT.value}")
+
+
+if __name__ == "__main__":
+  app.run(main)

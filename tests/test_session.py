@@ -1,0 +1,122 @@
+"""Editing session on the tiny model: cached tokens, accept, undo/redo."""
+
+import numpy as np
+import pytest
+
+from maskgit_edit import editor as editor_lib
+from maskgit_edit import guidance
+from maskgit_edit import session as session_lib
+
+OPTS = dict(num_iter=6, start_iter=1, feather=2)
+
+
+@pytest.fixture(scope="module")
+def editor(tiny_model):
+  return editor_lib.Editor(tiny_model)
+
+
+@pytest.fixture(scope="module")
+def image_guide():
+  rng = np.random.default_rng(0)
+  image = rng.random((32, 32, 3)).astype(np.float32)
+  guide = image.copy()
+  guide[5:9, 6:10] = (1.0, 0.0, 0.0)
+  return image, guide
+
+
+@pytest.mark.parametrize("local", [False, True])
+def test_cached_tokens_match(editor, image_guide, local):
+  """Full image: cached tokens give the very same edit as re-encoding.
+  Patch-local: same shapes, pixels outside the feather band untouched."""
+  image, guide = image_guide
+  opts = editor_lib.EditOptions(patch_local=local, **OPTS)
+  tokens = editor.encode(image[None])
+  assert tokens.shape == (1, 8, 8) and tokens.dtype == np.int32
+  kw = dict(labels=1, strength=0.5, seed=3, num_samples=2, options=opts)
+  plain = editor.edit(image, guide, **kw)
+  cached = editor.edit(image, guide, image_tokens=tokens, **kw)
+  assert cached.images.shape == plain.images.shape
+  if not local:
+    np.testing.assert_array_equal(cached.images, plain.images)
+    np.testing.assert_array_equal(cached.tokens, plain.tokens)
+  band = cached.feather_weights[0] > 0
+  for s in range(2):
+    np.testing.assert_array_equal(cached.images[0, s][~band], image[~band])
+
+
+def test_bad_image_tokens(editor, image_guide):
+  image, guide = image_guide
+  with pytest.raises(ValueError, match="image_tokens"):
+    editor.edit(image, guide, image_tokens=np.zeros((1, 3, 3), np.int32),
+                options=editor_lib.EditOptions(**OPTS))
+
+
+def test_session_edit_accept_undo_redo(editor, image_guide):
+  image, guide = image_guide
+  s = session_lib.Session(editor, image, label=1)
+  np.testing.assert_array_equal(s.tokens, editor.encode(image[None])[0])
+  assert not s.can_undo and not s.can_redo
+  opts = editor_lib.EditOptions(patch_local=True, **OPTS)
+  out = s.edit(guide, strength=0.5, seed=0, num_samples=2, options=opts)
+  assert out.samples.shape == (2, 32, 32, 3)
+  assert out.overlay.shape == (32, 32, 3)
+  # The overlay changes exactly the pixels of the E tokens.
+  res = out.result
+  r, c = res.window_offsets[0]
+  w = res.tokens.shape[-1]
+  grid = np.zeros((8, 8), bool)
+  grid[r:r + w, c:c + w] = res.edit_tokens[0]
+  e_px = np.kron(grid, np.ones((4, 4), bool))
+  changed = np.any(out.overlay != image, -1)
+  assert e_px.any()
+  np.testing.assert_array_equal(changed, e_px)
+  np.testing.assert_array_equal(s.image, image)  # Not yet accepted.
+  new = s.accept(1)
+  np.testing.assert_array_equal(new, out.samples[1])
+  np.testing.assert_array_equal(s.tokens[r:r + w, c:c + w],
+                                res.tokens[0, 1])
+  assert s.can_undo and not s.can_redo
+  with pytest.raises(session_lib.SessionError, match="No edit"):
+    s.accept(0)  # The edit was consumed.
+  np.testing.assert_array_equal(s.undo(), image)
+  np.testing.assert_array_equal(s.tokens, editor.encode(image[None])[0])
+  assert s.can_redo
+  np.testing.assert_array_equal(s.redo(), out.samples[1])
+  with pytest.raises(session_lib.SessionError, match="redo"):
+    s.redo()
+  # A new accept after an undo drops the redo branch.
+  s.undo()
+  s.edit(guide, strength=0.5, seed=1, num_samples=2, options=opts)
+  s.accept(0)
+  assert not s.can_redo
+
+
+def test_session_errors(editor, image_guide):
+  image, _ = image_guide
+  s = session_lib.Session(editor, image)
+  opts = editor_lib.EditOptions(**OPTS)
+  with pytest.raises(guidance.GuidanceError):
+    s.edit(image, options=opts, num_samples=2)  # Nothing painted.
+  with pytest.raises(guidance.GuidanceError, match="differ in shape"):
+    s.edit(image[:16], options=opts, num_samples=2)
+  with pytest.raises(session_lib.SessionError, match="undo"):
+    s.undo()
+  with pytest.raises(ValueError, match="shape"):
+    session_lib.Session(editor, image[:16])
+  guide = image.copy()
+  guide[0:4, 0:4] = 0.0
+  s.edit(guide, options=opts, num_samples=2)
+  with pytest.raises(session_lib.SessionError, match="out of range"):
+    s.accept(2)
+
+
+def test_history_limit(editor, image_guide):
+  image, _ = image_guide
+  s = session_lib.Session(editor, image, max_history=2)
+  for v in (0.1, 0.2, 0.3):
+    s.set_image(np.full_like(image, v))
+  s.undo()
+  s.undo()
+  with pytest.raises(session_lib.SessionError):
+    s.undo()
+  np.testing.assert_allclose(s.image, 0.1)
