@@ -10,7 +10,8 @@ Entries (`methods` and `ablations`) are config-driven: each is a dict with
 `method` (a registered editing method), optional `strengths` (else the
 config's `strengths`), optional `kinds`/`limit` (benchmark subset; else
 `ablation_kinds`/`ablation_limit` for ablations, all for methods) and any
-field of configs/edit.py to override (num_iter, remask, patch_local, ...).
+field of configs/edit.py to override (num_iter, patch_local, ...; a method's
+own options as a dict under its section name, e.g. sdedit=dict(remask=False)).
 A new method (e.g. a baseline another module registers) is compared by
 adding one entry here. Results are cached per (entry settings, strength) in
 `runs_dir`: a rerun only computes what changed.
@@ -90,7 +91,7 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
       selfcond=dict(method="selfcond"),
   )
   c.ablations = _entries(
-      sdedit_no_remask=dict(method="sdedit", remask=False),
+      sdedit_no_remask=dict(method="sdedit", sdedit=dict(remask=False)),
       sdedit_start0=dict(method="sdedit", start_iter=0),
       sdedit_start4=dict(method="sdedit", start_iter=4),
       sdedit_iter8=dict(method="sdedit", num_iter=8),
@@ -98,9 +99,10 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
       sdedit_linear=dict(method="sdedit", schedule="linear"),
       sdedit_dilate1=dict(method="sdedit", dilation=1),
       sdedit_patch_local=dict(method="sdedit", patch_local=True),
-      self_fixed_codebook=dict(method="self_fixed", kernel="codebook"),
-      self_fixed_pilot=dict(method="self_fixed", self_form="pilot"),
-      self_fixed_scale3=dict(method="self_fixed", guidance_scale=3.0),
+      self_fixed_codebook=dict(method="self_fixed",
+                               self_fixed=dict(kernel="codebook")),
+      self_fixed_pilot=dict(method="self_fixed", self_fixed=dict(form="pilot")),
+      self_fixed_scale3=dict(method="self_fixed", self_fixed=dict(scale=3.0)),
   )
   # Each ablation is compared with this entry (same strengths and subset).
   c.ablation_base = _entries(

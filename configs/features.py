@@ -13,7 +13,7 @@ from configs import train_common
 
 def get_config(preset: str = "emoji"):
   preset = preset or "emoji"
-  c = train_common.base("features", preset)
+  c = train_common.base("features", preset, "maskgit_edit.features")
   c.features = dict(
       num_classes=9,  # Emoji Unicode groups (maskgit.data.emoji).
       image_size=64,  # Input side; divisible by stem * 4.

@@ -112,10 +112,17 @@ def entries(config) -> list[Entry]:
                            else config.ablation_limit))
       base = (config.ablation_base.get(name, "") if group == "ablation"
               else "")
-      for key in spec:
+      spec = {k: (v.to_dict() if hasattr(v, "to_dict") else v)
+              for k, v in spec.items()}
+      for key, value in spec.items():
         if key not in config.edit:
           raise ValueError(f"Entry {name!r}: {key!r} is not a field of the "
                            "edit config (configs/edit.py).")
+        if isinstance(value, dict):
+          for sub in value:
+            if sub not in config.edit[key]:
+              raise ValueError(f"Entry {name!r}: {key}.{sub} is not a "
+                               "field of the edit config.")
       for s in strengths:
         if not 0.0 <= s <= 1.0:
           raise ValueError(f"Entry {name!r}: strength {s} not in [0, 1].")
@@ -131,7 +138,11 @@ def edit_config_for(config, entry: Entry):
   with cfg.unlocked():
     cfg.method = entry.method
     for k, v in entry.overrides.items():
-      cfg[k] = v
+      if isinstance(v, dict):  # A method's sub-section: merge its keys.
+        for sub, x in v.items():
+          cfg[k][sub] = x
+      else:
+        cfg[k] = v
   return cfg
 
 

@@ -41,9 +41,19 @@ def _run(summary, name, strength):
   return None
 
 
+def _flat(overrides: dict) -> list[str]:
+  out = []
+  for k, v in sorted(overrides.items()):
+    if isinstance(v, dict):
+      out += [f"{k}.{a}={b}" for a, b in sorted(v.items())]
+    else:
+      out.append(f"{k}={v}")
+  return out
+
+
 def _entry_label(e) -> str:
   if e["overrides"]:
-    ov = ", ".join(f"{k}={v}" for k, v in sorted(e["overrides"].items()))
+    ov = ", ".join(_flat(e["overrides"]))
     return f"{e['name']} ({e['method']}: {ov})"
   return e["name"]
 

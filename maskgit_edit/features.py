@@ -34,7 +34,7 @@ import numpy as np
 import optax
 
 from maskgit import checkpoints
-from maskgit.training.recipe import Recipe
+from maskgit.training import recipe as recipe_lib
 
 PyTree = Any
 DEFAULT_WIDTHS = (48, 96, 192)
@@ -146,7 +146,8 @@ def accuracy(extractor: FeatureExtractor, images, labels) -> dict:
           "num_images": int(len(labels))}
 
 
-class FeaturesRecipe(Recipe):
+@recipe_lib.register("features")
+class FeaturesRecipe(recipe_lib.Recipe):
   """`train.py` recipe `features`: cross-entropy over the Unicode groups.
 
   Config (`configs/features.py`): `features.num_classes`, `features.widths`,
