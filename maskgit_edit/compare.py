@@ -56,6 +56,8 @@ def apply_quick(config) -> None:
   if not config.quick:
     return
   q = config.quick_dir
+  if not q:
+    raise ValueError("quick=True needs a quick_dir for its outputs.")
   with config.unlocked():
     config.benchmark.limit = 4
     config.method_limit = 0
@@ -75,7 +77,7 @@ def apply_quick(config) -> None:
     config.edit.num_iter = 4
     config.edit.start_iter = 1
     keep = [k for k in ("inpaint", "sdedit") if k in config.methods]
-    config.only = ",".join(keep + [next(iter(config.ablations))])
+    config.only = ",".join(keep + sorted(config.ablations)[:1])
     config.command += " --config.quick=True"
 
 
@@ -484,6 +486,7 @@ def run(config) -> dict:
         seconds_per_edit=(out["seconds"] / out["edits_timed"]
                           if out["edits_timed"] else None),
         wall_s=round(wall, 2), date=datetime.date.today().isoformat(),
+        load_average=[round(x, 1) for x in os.getloadavg()],
         machine=_machine())
     keep = np.concatenate([
         np.flatnonzero(np.asarray(data.kinds) == k)[:NUM_KEPT_OUTPUTS]
@@ -518,6 +521,7 @@ def run(config) -> dict:
       rec = dict(key=key, strength=s, **latency(
           editor, options_for(cfg, entry.method), lat_data, s,
           int(config.latency_edits), int(config.seed)),
+                 load_average=[round(x, 1) for x in os.getloadavg()],
                  machine=_machine(), date=datetime.date.today().isoformat())
       _write_json(path, rec)
     lat[entry.name] = rec
@@ -537,6 +541,10 @@ def run(config) -> dict:
                                      prefix="compare_quick_"
                                      if config.quick else "compare_")
   compare_report.write_doc(summary, config.out_doc, paths)
+  if config.readme and not config.quick:
+    if not compare_report.update_readme(summary, config.readme, paths):
+      print(f"NOTE: {config.readme} has no compare.py markers; README not "
+            "updated.", file=sys.stderr)
   print(f"Wrote {config.out_json}, {config.out_doc}, "
         f"{', '.join(paths.values())}.", file=sys.stderr)
   return summary
@@ -580,10 +588,10 @@ def summarize(config, todo, results, lat, refs, test_feats, ref_feats,
                               seed=int(config.seed))
   runs = []
   for (name, s), rec in sorted(results.items()):
-    runs.append({k: rec[k] for k in ("entry", "group", "method", "strength",
-                                     "overrides", "kinds", "limit",
-                                     "per_kind", "seconds_per_edit",
-                                     "wall_s", "date", "machine")})
+    runs.append({k: rec.get(k) for k in (
+        "entry", "group", "method", "strength", "overrides", "kinds", "limit",
+        "per_kind", "seconds_per_edit", "wall_s", "date", "machine",
+        "load_average")})
   entries_out = []
   for e in todo:
     best = None

@@ -34,6 +34,18 @@ def _kid(x, std=None) -> str:
   return f"{x * 1e3:.1f} ± {std * 1e3:.1f}"
 
 
+def _load_note(summary) -> str:
+  loads = [r["load_average"][0] for r in summary["runs"]
+           if r.get("load_average")]
+  if not loads:
+    return ""
+  return (f" The machine was shared: 1-minute load average {min(loads):.0f}"
+          f"-{max(loads):.0f} on its 2 cores during the runs, so every time "
+          "below is several times what an idle machine gives (see "
+          "[benchmarks.md](benchmarks.md) for idle latencies); quality "
+          "numbers do not depend on load.")
+
+
 def _run(summary, name, strength):
   for r in summary["runs"]:
     if r["entry"] == name and abs(r["strength"] - strength) < 1e-9:
@@ -219,7 +231,7 @@ def write_doc(summary, path: str, plots: dict) -> None:
       "",
       f"* Command: `{summary['command']}`",
       f"* Machine: {summary['machine']}; run date(s): "
-      f"{', '.join(summary['dates'])}.",
+      f"{', '.join(summary['dates'])}." + _load_note(summary),
       f"* Benchmark: `maskgit_edit/benchmark_set.py`, seed {b['seed']}, the "
       f"{b['split']} split of `{os.path.basename(b['data'])}`: " +
       ", ".join(f"{n} {k}" for k, n in b["edits_per_kind"].items()) +
@@ -313,6 +325,24 @@ def write_doc(summary, path: str, plots: dict) -> None:
         "",
         *grid_rows(summary, "ablation", summary["ablation_kind"]),
         ""]
+  lines += [
+      "## Reproduce and extend",
+      "",
+      "* The benchmark is written once to `data/benchmark/emoji/` (PNG "
+      "image / guide / mask + `manifest.jsonl` with `kind` and `truth`), so "
+      "other tools edit exactly the same inputs: `python sample_edit.py "
+      "--config.inputs=data/benchmark/emoji/manifest.jsonl ...`. Build it "
+      "alone with `python -m maskgit_edit.benchmark_set "
+      "--data=data/emoji64.npz --out=data/benchmark/emoji`.",
+      "* A new method is compared by adding one entry to `configs/compare.py`"
+      " (`methods` or `ablations`: a registered method name plus edit-config"
+      " overrides); `--config.only=a,b` runs a subset. Runs are cached in "
+      "`data/compare/` by their settings and the weights' hashes; delete it "
+      "after changing sampler code.",
+      "* Standard (Inception) KID/FID: compute features of the outputs and of"
+      " real images elsewhere and run `python -m maskgit_edit.metrics "
+      "outputs.npz reference.npz`.",
+      ""]
   os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
   with open(path, "w") as f:
     f.write("\n".join(lines) + "\n")
@@ -401,3 +431,55 @@ def write_plots(summary, plots_dir: str, prefix: str = "compare_") -> dict:
   fig.savefig(latency_path, dpi=110)
   plt.close(fig)
   return {"pareto": pareto, "latency": latency_path}
+
+
+BEGIN = "<!-- compare.py:begin (generated; do not edit) -->"
+END = "<!-- compare.py:end -->"
+
+
+def update_readme(summary, path: str, plots: dict) -> bool:
+  """Replaces the README's text between BEGIN and END with the Comparisons
+  and Ablations sections; False when the markers are missing."""
+  with open(path) as f:
+    text = f.read()
+  if BEGIN not in text or END not in text:
+    return False
+  kind = summary["headline_kind"]
+  rel = lambda p: os.path.relpath(p, os.path.dirname(os.path.abspath(path)))
+  lines = [
+      BEGIN,
+      "## Comparisons",
+      "",
+      f"`{summary['command']}` ({summary['machine']}; "
+      f"{', '.join(summary['dates'])}) runs every method on the frozen "
+      "benchmark of simulated edits (`maskgit_edit/benchmark_set.py`: "
+      "SDEdit-style local strokes, segment inversions and counterfactuals, "
+      "whole-image strokes on the emoji test split; first "
+      f"{summary['method_limit'] or 'all'} images of each kind) and scores "
+      "them with `maskgit_edit/metrics.py`. Every method at its best "
+      f"strength on {KIND_TITLES.get(kind, kind)} (stroke RMSE: blurred "
+      "output vs guide in the mask, 8-bit levels; RMSE to truth: vs the "
+      "image the paint was made from; KID on our own emoji feature network, "
+      "x1e-3):",
+      "",
+      *headline_rows(summary),
+      *reference_rows(summary, kind),
+      "",
+      f"![faithfulness vs KID]({rel(plots['pareto'])})",
+      "",
+      "Matched faithfulness/realism, every kind of edit, the full grid and "
+      "the latency plot: [docs/comparisons.md](docs/comparisons.md).",
+      "",
+      "## Ablations",
+      "",
+      f"On the first {summary['method_limit'] or 'all'} "
+      f"{summary['ablation_kind']} edits, against the base method at the "
+      "same strength (deltas in parentheses):",
+      "",
+      *ablation_rows(summary),
+      END]
+  start = text.index(BEGIN)
+  end = text.index(END) + len(END)
+  with open(path, "w") as f:
+    f.write(text[:start] + "\n".join(lines) + text[end:])
+  return True

@@ -29,7 +29,9 @@ Realism (does the output look like real images?):
                  sets (mean and covariance, float64).
   The features come from `maskgit_edit.features` (this project's emoji
   classifier, NOT Inception: numbers are comparable only with other numbers
-  on the same network) or from a user-supplied .npz (`load_features`).
+  on the same network) or from user-supplied files (`load_features`; e.g.
+  Inception pool3 features computed elsewhere:
+  `python -m maskgit_edit.metrics outputs.npz reference.npz`).
 Preservation:
   max_change_outside  largest absolute change (8-bit levels, any channel)
                  between output and input at pixels whose composite weight
@@ -270,3 +272,20 @@ def pareto_front(points) -> list[int]:
     if not dominated:
       keep.append(i)
   return sorted(keep, key=lambda i: (pts[i, 0], pts[i, 1]))
+
+
+def main(argv):
+  """KID and FID between two feature files (e.g. Inception features)."""
+  if len(argv) != 3:
+    raise SystemExit("usage: python -m maskgit_edit.metrics A.npz B.npz "
+                     "(each with a 'features' array [N, D], or .npy)")
+  a, b = load_features(argv[1]), load_features(argv[2])
+  k_mean, k_std = kid(a, b)
+  print(f"KID {k_mean:.6f} +- {k_std:.6f} ({KID_SUBSETS} subsets of "
+        f"{min(KID_SUBSET_SIZE, len(a), len(b))}), FID {fid(a, b):.4f}, "
+        f"N = {len(a)} vs {len(b)}, D = {a.shape[1]}")
+
+
+if __name__ == "__main__":
+  import sys  # pylint: disable=g-import-not-at-top
+  main(sys.argv)

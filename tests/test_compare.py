@@ -35,7 +35,8 @@ def test_quick_mode_end_to_end_and_rerun_is_identical(tmp_path):
   assert (tmp_path / "images" / "compare_quick_faithfulness_kid.png").exists()
   assert (tmp_path / "images" / "compare_quick_latency.png").exists()
   names = {e["name"] for e in summary["entries"]}
-  assert names == {"inpaint", "sdedit", "sdedit_no_remask"}
+  first_ablation = sorted(compare_config.get_config("emoji").ablations)[0]
+  assert names == {"inpaint", "sdedit", first_ablation}
   for run in summary["runs"]:
     for kind, row in run["per_kind"].items():
       assert row["max_change_outside"] == 0, (run["entry"], kind)
