@@ -116,6 +116,8 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   c.readme = os.path.join(_REPO, "README.md")
   c.command = "python benchmarks/compare.py --config=configs/compare.py:emoji"
   c.progress = True
+  # Only write the report from cached runs (nothing is edited or timed).
+  c.report_only = False
   # Smoke mode: 4 images per kind, inpaint + sdedit at 2 strengths, one
   # ablation, 10 KID rounds, all outputs under quick_dir.
   c.quick = False

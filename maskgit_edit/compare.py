@@ -458,13 +458,19 @@ def run(config) -> dict:
       pending.append((entry, s, cfg, key, path))
     else:
       results[(entry.name, s)] = rec
+  skipped = len(pending) if config.report_only else 0
+  if config.report_only and pending:
+    print(f"report_only: {len(pending)} runs not cached are left out: " +
+          ", ".join(run_name(e.name, s) for e, s, *_ in pending),
+          file=sys.stderr)
+    pending = []
   sizes = {}
   for entry, *_ in pending:
     if entry.name not in sizes:
       sizes[entry.name] = len(subset(bench, entry.kinds, entry.limit))
   total = sum(sizes[e.name] for e, *_ in pending)
   bar = _progress(total, config.progress)
-  print(f"{len(plan)} runs: {len(plan) - len(pending)} cached, "
+  print(f"{len(plan)} runs: {len(plan) - len(pending) - skipped} cached, "
         f"{len(pending)} to do ({total} edits).", file=sys.stderr)
   for entry, s, cfg, key, path in pending:
     data = subset(bench, entry.kinds, entry.limit)
@@ -516,6 +522,8 @@ def run(config) -> dict:
     key = run_key(config, entry, s, cfg) + f"-lat{config.latency_edits}"
     path = os.path.join(config.runs_dir, entry.name + "__latency.json")
     rec = _load_cached(path, key)
+    if rec is None and config.report_only:
+      continue
     if rec is None:
       editor = editors.get(cfg, entry.method)
       rec = dict(key=key, strength=s, **latency(

@@ -46,6 +46,21 @@ def _load_note(summary) -> str:
           "numbers do not depend on load.")
 
 
+def _subset_note(summary) -> list[str]:
+  kind = summary["headline_kind"]
+  orig = summary["references"].get("originals", {}).get(kind)
+  if not summary.get("method_limit") or orig is None:
+    return []
+  rt = summary["real_test_vs_reference"]
+  return [
+      f"* **Caveat**: the subset is the first {summary['method_limit']} test "
+      "images in id order, not a random sample, and KID on ~100 images has "
+      f"a std near 1e-2: the unedited originals of this subset score KID "
+      f"{_kid(orig['kid'], orig['kid_std'])} x1e-3 against the train split "
+      f"(all 369 test images: {_kid(rt['kid'], rt['kid_std'])}). Compare "
+      "KIDs with each other and with that row, not with 0."]
+
+
 def _run(summary, name, strength):
   for r in summary["runs"]:
     if r["entry"] == name and abs(r["strength"] - strength) < 1e-9:
@@ -73,6 +88,72 @@ def _entry_label(e) -> str:
 def _lat_ms(e) -> str:
   lat = e.get("latency") or {}
   return _f(lat.get("median_s") and lat["median_s"] * 1e3, "{:.0f}")
+
+
+def _best_rows(summary, kind):
+  """[(entry, best-strength row)] of the methods for `kind`."""
+  out = []
+  for e in summary["entries"]:
+    if e["group"] != "method" or e["best_strength"] is None:
+      continue
+    r = _run(summary, e["name"], e["best_strength"])
+    if r is not None and kind in r["per_kind"]:
+      out.append((e, r["per_kind"][kind]))
+  return out
+
+
+def findings(summary) -> list[str]:
+  """Plain statements computed from the numbers (no hand-typed values)."""
+  kind = summary["headline_kind"]
+  rows = _best_rows(summary, kind)
+  if not rows:
+    return []
+  lines = []
+  by_truth = sorted(rows, key=lambda x: x[1].get("truth_rmse_mask", 1e9))
+  e, r = by_truth[0]
+  lines.append(
+      f"* Lowest RMSE to the true image ({KIND_TITLES.get(kind, kind)}): "
+      f"**{e['name']}** at strength {e['best_strength']:g} "
+      f"({r['truth_rmse_mask']:.1f} levels; next: " + ", ".join(
+          f"{x['name']} {y['truth_rmse_mask']:.1f}" for x, y in
+          by_truth[1:]) + ").")
+  by_kid = sorted(rows, key=lambda x: x[1]["kid"])
+  e, r = by_kid[0]
+  spread = by_kid[-1][1]["kid"] - r["kid"]
+  lines.append(
+      f"* Lowest KID at the best strengths: {e['name']} "
+      f"({_kid(r['kid'], r['kid_std'])} x1e-3); the methods span "
+      f"{spread * 1e3:.1f} x1e-3, " +
+      ("less than" if spread < r["kid_std"] else "more than") +
+      " one std of a single KID estimate, so on this subset realism "
+      + ("does not separate the methods." if spread < r["kid_std"] else
+         "separates the extremes."))
+  by_stroke = sorted(rows, key=lambda x: x[1]["stroke_rmse_mask"])
+  e, r = by_stroke[0]
+  lines.append(f"* Most faithful to the paint at its best strength: "
+               f"{e['name']} (stroke RMSE {r['stroke_rmse_mask']:.1f}).")
+  for k in KIND_TITLES:
+    if k == kind or k not in summary["benchmark"]["edits_per_kind"]:
+      continue
+    krows = _best_rows(summary, k)
+    if not krows:
+      continue
+    key = ("truth_rmse_mask" if "truth_rmse_mask" in krows[0][1]
+           else "stroke_rmse_mask")
+    e, r = min(krows, key=lambda x: x[1][key])
+    name = "RMSE to truth" if key == "truth_rmse_mask" else "stroke RMSE"
+    lines.append(f"* {KIND_TITLES[k]}: lowest {name} {e['name']} "
+                 f"({r[key]:.1f}).")
+  for m in summary["matched"]:
+    vals = [(n, v["kid_at_faithfulness"]) for n, v in m["at"].items()
+            if v["kid_at_faithfulness"] is not None and n != summary["anchor"]]
+    reach = ", ".join(f"{n} {_kid(v)}" for n, v in sorted(
+        vals, key=lambda x: x[1])) or "no other method reaches it"
+    lines.append(
+        f"* At the faithfulness of {summary['anchor']} "
+        f"{m['anchor_strength']:g} (stroke RMSE {m['faithfulness']:.1f}, KID "
+        f"{_kid(m['kid'])}): {reach}.")
+  return lines
 
 
 def headline_rows(summary) -> list[str]:
@@ -270,11 +351,14 @@ def write_doc(summary, path: str, plots: dict) -> None:
       "(batched)**: wall time of the compiled batched calls / edits.",
       "* **best strength**: the strength with the lowest RMSE to truth on "
       f"the {kind} edits.",
+      *_subset_note(summary),
       "",
       f"## Headline: every method at its best strength ({KIND_TITLES.get(kind, kind)})",
       "",
       *headline_rows(summary),
       *reference_rows(summary, kind),
+      "",
+      *findings(summary),
       "",
       f"![faithfulness vs KID]({rel(plots['pareto'])})",
       "",
@@ -464,6 +548,8 @@ def update_readme(summary, path: str, plots: dict) -> bool:
       "",
       *headline_rows(summary),
       *reference_rows(summary, kind),
+      "",
+      *findings(summary),
       "",
       f"![faithfulness vs KID]({rel(plots['pareto'])})",
       "",

@@ -33,9 +33,10 @@ Realism (does the output look like real images?):
   Inception pool3 features computed elsewhere:
   `python -m maskgit_edit.metrics outputs.npz reference.npz`).
 Preservation:
-  max_change_outside  largest absolute change (8-bit levels, any channel)
-                 between output and input at pixels whose composite weight
-                 is 0 (beyond the feather band); must be 0.
+  max_change_outside  largest absolute change (8-bit levels, any channel,
+                 both rounded to 8 bits) between output and input at pixels
+                 whose composite weight is 0 (beyond the feather band); must
+                 be 0.
 """
 
 from __future__ import annotations
@@ -122,17 +123,30 @@ def truth_rmse(outputs, truths, region=None) -> np.ndarray:
   return region_rmse(outputs, truths, region)
 
 
+def to_uint8(images) -> np.ndarray:
+  """uint8 [N, H, W, 3]: floats in [0, 1] rounded to 8 bits (as saved)."""
+  images = np.asarray(images)
+  if images.dtype == np.uint8:
+    return images
+  return np.clip(np.rint(images.astype(np.float64) * 255.0), 0,
+                 255).astype(np.uint8)
+
+
 def max_change_outside(outputs, images, weights) -> np.ndarray:
-  """float64 [N]: max |output - input| (8-bit levels) where weights == 0.
+  """float64 [N]: max |output - input| where weights == 0, in 8-bit levels.
+
+  Both are first rounded to 8 bits (what a saved PNG holds), so the value is
+  an integer and exactly 0 when the pixels there are unchanged.
 
   Args:
     outputs, images: [N, H, W, 3].
     weights: float [N, H, W] composite weights (0 = must be the input).
   """
-  a, b = as_float(outputs), as_float(images)
+  a = to_uint8(outputs).astype(np.int16)
+  b = to_uint8(images).astype(np.int16)
   outside = np.asarray(weights) == 0
-  diff = np.abs(a - b).max(-1) * 255.0
-  return np.where(outside, diff, 0.0).max((1, 2))
+  diff = np.abs(a - b).max(-1)
+  return np.where(outside, diff, 0).max((1, 2)).astype(np.float64)
 
 
 # ------------------------------------------------------------------ realism

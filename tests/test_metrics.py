@@ -104,7 +104,10 @@ def test_max_change_outside():
   out = img.copy()
   out[0, 0, 0] = 0.5
   w = np.zeros((1, 4, 4), np.float32)
-  assert metrics.max_change_outside(out, img, w)[0] == pytest.approx(127.5)
+  assert metrics.max_change_outside(out, img, w)[0] == 128  # rint(127.5).
+  same = (np.arange(48).reshape(1, 4, 4, 3) / 255.0).astype(np.float32)
+  assert metrics.max_change_outside(same, (same * 255).round().astype(
+      np.uint8), w)[0] == 0
   w[0, 0, 0] = 0.3
   assert metrics.max_change_outside(out, img, w)[0] == 0
 
