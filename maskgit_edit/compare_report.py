@@ -450,11 +450,14 @@ def write_plots(summary, plots_dir: str, prefix: str = "compare_") -> dict:
         r = _run(summary, e["name"], s)
         if r is not None and kind in r["per_kind"]:
           x = r["per_kind"][kind]
-          pts.append((s, x["stroke_rmse_mask"], x["kid"] * 1e3))
+          pts.append((s, x["stroke_rmse_mask"], x["kid"] * 1e3,
+                      x["kid_std"] * 1e3))
       if not pts:
         continue
-      s, xs, ys = zip(*sorted(pts))
+      s, xs, ys, es = zip(*sorted(pts))
       ax.plot(xs, ys, "-o", color=colors(i % 10), label=e["name"], ms=4)
+      ax.errorbar(xs, ys, yerr=es, fmt="none", ecolor=colors(i % 10),
+                  alpha=0.25, capsize=2)
       for si, xi, yi in zip(s, xs, ys):
         ax.annotate(f"{si:g}", (xi, yi), fontsize=6, xytext=(2, 2),
                     textcoords="offset points")
@@ -476,7 +479,7 @@ def write_plots(summary, plots_dir: str, prefix: str = "compare_") -> dict:
                    color="gray", s=60, label=key)
     ax.set_title(KIND_TITLES[kind])
     ax.set_xlabel("stroke RMSE in mask (8-bit levels; lower = more faithful)")
-    ax.set_ylabel("KID x1e3 (lower = more realistic)")
+    ax.set_ylabel("KID x1e3 ± std (lower = more realistic)")
     ax.grid(alpha=0.3)
   for ax in axes.ravel()[len(kinds):]:
     ax.axis("off")
