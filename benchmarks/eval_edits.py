@@ -1,5 +1,8 @@
 r"""Scores every editing method x strength on the bundled examples.
 
+(A proxy on 14 hand-painted edits; the reproducible evaluation at scale is
+benchmarks/compare.py, docs/comparisons.md.)
+
   python benchmarks/eval_edits.py                     # embedded model
   python benchmarks/eval_edits.py --strengths=0.25,0.5 --num_samples=4
 
