@@ -8,7 +8,8 @@ Use as `--config=configs/models.py:imagenet256`, or from Python
 
 import ml_collections
 
-PRESETS = ("imagenet256", "imagenet512", "emoji", "tiny")
+PRESETS = ("imagenet256", "imagenet512", "emoji", "emoji_v2", "emoji_v2_128",
+           "tiny")
 
 
 def _imagenet(image_size: int) -> ml_collections.ConfigDict:
@@ -37,6 +38,8 @@ def _imagenet(image_size: int) -> ml_collections.ConfigDict:
       remat=False,  # Rematerialise layers in the backward pass.
       dtype="float32",  # Compute dtype: "float32" or "bfloat16".
       num_hint_codes=0,  # > 0: self-conditioning hint embedding rows.
+      # reference (release numerics) | auto | xla | cudnn: fused attention.
+      attention_impl="reference",
   ))
   return c
 
@@ -70,7 +73,46 @@ def _emoji() -> ml_collections.ConfigDict:
       scan_layers=False,
       remat=False,
       dtype="float32",
-      num_hint_codes=0))
+      num_hint_codes=0,
+      attention_impl="reference"))
+  return c
+
+
+def _emoji_v2(image_size: int = 64) -> ml_collections.ConfigDict:
+  """Embedded model v2: 16x16 tokens, 36 classes (4 sets x 9 groups).
+
+  `image_size=64`: 4 px per token (2 downsamplings), the chosen v2 preset.
+  `image_size=128`: 8 px per token (3 downsamplings), the rejected candidate
+  (docs/model_card.md, "v2 plan"). Labels: maskgit.data.emoji_sets
+  (set_index * 9 + group; Noto = 0..8 as in v1). Sized so that tokenizer +
+  hinted transformer stay under 30 MB (float32).
+  """
+  c = ml_collections.ConfigDict()
+  c.image_size = image_size
+  c.tokenizer = ml_collections.ConfigDict(dict(
+      filters=64,
+      # 64 px: 64 -> 32 -> 16; 128 px: 128 -> 64 -> 32 -> 16.
+      channel_multipliers=(1, 2, 2) if image_size == 64 else (1, 1, 2, 2),
+      num_res_blocks=1,
+      embedding_dim=64,
+      num_codes=1024,
+      num_groups=16,
+      dtype="float32"))
+  c.transformer = ml_collections.ConfigDict(dict(
+      num_codes=1024,
+      num_classes=36,  # emoji_sets.NUM_CLASSES.
+      seq_len=16 * 16 + 1,
+      hidden_size=256,
+      num_layers=5,
+      num_heads=4,  # Head dim 64 (cuDNN flash attention friendly).
+      mlp_dim=1024,
+      dropout_rate=0.1,
+      attention_dropout_rate=0.1,
+      scan_layers=False,
+      remat=False,
+      dtype="float32",
+      num_hint_codes=0,
+      attention_impl="reference"))
   return c
 
 
@@ -85,7 +127,8 @@ def _tiny() -> ml_collections.ConfigDict:
       num_codes=64, num_classes=10, seq_len=(32 // 4) ** 2 + 1,
       hidden_size=32, num_layers=2, num_heads=2, mlp_dim=64,
       dropout_rate=0.1, attention_dropout_rate=0.1, scan_layers=False,
-      remat=False, dtype="float32", num_hint_codes=0))
+      remat=False, dtype="float32", num_hint_codes=0,
+      attention_impl="reference"))
   return c
 
 
@@ -97,6 +140,10 @@ def get_config(preset: str = "imagenet256") -> ml_collections.ConfigDict:
     return _imagenet(512)
   if preset == "emoji":
     return _emoji()
+  if preset == "emoji_v2":
+    return _emoji_v2(64)
+  if preset == "emoji_v2_128":
+    return _emoji_v2(128)
   if preset == "tiny":
     return _tiny()
   raise ValueError(f"Unknown model preset {preset!r}; choose one of "

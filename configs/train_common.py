@@ -8,7 +8,7 @@ import ml_collections
 
 from configs import models
 
-TRAIN_PRESETS = ("tiny", "emoji", "imagenet256")
+TRAIN_PRESETS = ("tiny", "emoji", "emoji_v2", "imagenet256")
 
 
 def stroke_fields() -> dict:
@@ -87,10 +87,11 @@ def base(recipe: str, preset: str, recipe_module: str
   c.sample_num_iter = 12  # Decoding steps of sample grids.
   c.compilation_cache = "~/.cache/maskgit/jax"  # "" = no persistent cache.
 
-  if preset == "emoji":
+  if preset in ("emoji", "emoji_v2"):
     # The embedded default model (docs/model_card.md). Prepare the data with
     #   python -m maskgit.data.emoji --out_dir=data/tfds
     # (or train from one .npz: data.source=npz, data.dataset=FILE).
+    # v2: python -m maskgit.data.emoji_sets ... -> data/emoji_sets64.npz.
     c.batch_size = 128
     c.optim.learning_rate = 4e-4
     c.optim.warmup_steps = 500
@@ -104,6 +105,10 @@ def base(recipe: str, preset: str, recipe_module: str
     c.eval_every = 2_000
     c.eval_batches = 2
     c.sample_every = 4_000
+    c.num_samples = 36
+  if preset == "emoji_v2":
+    c.data.source = "npz"
+    c.data.dataset = "data/emoji_sets64.npz"  # 3 sets, 36 classes.
     c.num_samples = 36
   if preset == "tiny":
     c.batch_size = 8
