@@ -17,27 +17,4 @@ def get_config(preset: str = "imagenet256"):
   # Training layout: layers under nn.scan with remat (export converts back).
   c.model.transformer.scan_layers = True
   c.model.transformer.remat = True
-  if preset == "emoji":
-    c.batch_size = 256
-    c.num_steps = 12_000
-    c.optim.learning_rate = 1e-3
-    c.optim.warmup_steps = 1_000
-    c.model.transformer.remat = False  # Small model: memory is no issue.
-    c.tokenizer_path = "weights/emoji/tokenizer.msgpack"  # Or your export.
-  if preset == "emoji_v2":
-    # Step count sized for scripts/train_emoji_v2.sh (see its header).
-    c.batch_size = 256
-    c.num_steps = 1_800
-    c.optim.learning_rate = 1e-3
-    c.optim.warmup_steps = 150
-    c.model.transformer.remat = False
-    # bf16 compute (f32 params) and fused attention (cuDNN on the GPU); the
-    # fused kernels have no attention dropout, so it is off.
-    c.model.transformer.dtype = "bfloat16"
-    c.model.transformer.attention_impl = "auto"
-    c.model.transformer.attention_dropout_rate = 0.0
-    c.tokenizer_path = "weights/emoji_v2/tokenizer.msgpack"
-    c.checkpoint.every_steps = 900
-    c.eval_every = 900
-    c.sample_every = 1_800
-  return c
+  return train_common.finish(c, preset or "imagenet256")
