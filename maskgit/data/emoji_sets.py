@@ -2,12 +2,10 @@ r"""Several openly licensed emoji image sets as one dataset (embedded model v2).
 
 Sets (fixed order: the set's index is part of the label, see below):
 
-| index | name | source (pinned) | assets | licence |
-|---|---|---|---|---|
-| 0 | noto | Debian fonts-noto-color-emoji (font) | rendered glyphs | OFL-1.1 font, Apache-2.0 images |
-| 1 | twemoji | npm emoji-datasource-twitter@16.0.0 | 64 px PNG | CC-BY-4.0 (graphics) |
-| 2 | fluent3d | npm @lobehub/fluent-emoji-3d@1.1.0 | 256 px WebP | MIT |
-| 3 | openmoji | npm openmoji@17.0.0 | SVG (needs cairosvg) | CC-BY-SA-4.0 |
+  0 noto      Debian fonts-noto-color-emoji (font, rendered)  OFL-1.1/Apache-2.0
+  1 twemoji   npm emoji-datasource-twitter@16.0.0 (64 px PNG)  CC-BY-4.0
+  2 fluent3d  npm @lobehub/fluent-emoji-3d@1.1.0 (256 px WebP) MIT
+  3 openmoji  npm openmoji@17.0.0 (SVG; needs cairosvg)        CC-BY-SA-4.0
 
 `DEFAULT_SETS` = noto, twemoji, fluent3d. OpenMoji is opt-in (`--sets=...,
 openmoji`): it is share-alike, and weights trained on it would arguably be
