@@ -69,8 +69,10 @@ def test_one_module_per_model_holds_its_presets():
   from configs import selfcond  # pylint: disable=g-import-not-at-top
   from configs import train_common  # pylint: disable=g-import-not-at-top
   from maskgit import presets  # pylint: disable=g-import-not-at-top
-  assert presets.names() == ("imagenet256", "imagenet512", "emoji", "tiny")
-  assert train_common.TRAIN_PRESETS == ("imagenet256", "emoji", "tiny")
+  assert presets.names() == ("imagenet256", "imagenet512", "emoji",
+                             "emoji_v2", "emoji_v2_128", "tiny")
+  assert train_common.TRAIN_PRESETS == ("imagenet256", "emoji", "emoji_v2",
+                                        "tiny")
   for path in (ROOT / "configs").glob("*.py"):  # No per-model branches left.
     if path.name not in ("edit.py", "generate.py"):
       assert 'preset == "' not in path.read_text(), path.name
@@ -78,5 +80,6 @@ def test_one_module_per_model_holds_its_presets():
   assert (c.batch_size, c.optim.learning_rate, c.model.image_size) == (
       256, 3e-4, 64)
   with pytest.raises(ValueError, match="Unknown training preset "
-                     "'imagenet512'; choose one of imagenet256, emoji, tiny"):
+                     "'imagenet512'; choose one of imagenet256, emoji, "
+                     "emoji_v2, tiny"):
     selfcond.get_config("imagenet512")

@@ -11,6 +11,7 @@ between the two layouts losslessly.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import flax.linen as nn
@@ -19,6 +20,7 @@ import jax.numpy as jnp
 
 LAYERNORM_EPSILON = 1e-12
 SCAN_NAME = "TransformerLayers"
+ATTENTION_IMPLS = ("reference", "auto", "xla", "cudnn")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +42,13 @@ class TransformerConfig:
     dtype: compute dtype (parameters stay float32).
     num_hint_codes: 0 for the plain MaskGIT; > 0 adds a hint embedding table
       (self-conditioning) with this many rows. Hint id -1 means "no hint".
+    attention_impl: "reference" (flax's einsum attention, the release's
+      numerics; default), or `jax.nn.dot_product_attention` with
+      implementation "auto" (JAX picks; cuDNN where it applies), "xla" or
+      "cudnn" (fused flash attention on NVIDIA GPUs; needs bf16/fp16 compute).
+      The fused paths have no attention dropout: while attention dropout is
+      active (training with attention_dropout_rate > 0) they run the
+      reference attention.
   """
   num_codes: int = 1024
   num_classes: int = 1000
@@ -54,6 +63,12 @@ class TransformerConfig:
   remat: bool = False
   dtype: Any = jnp.float32
   num_hint_codes: int = 0
+  attention_impl: str = "reference"
+
+  def __post_init__(self):
+    if self.attention_impl not in ATTENTION_IMPLS:
+      raise ValueError(f"attention_impl must be one of {ATTENTION_IMPLS}, "
+                       f"got {self.attention_impl!r}.")
 
   @property
   def vocab_size(self) -> int:
@@ -134,6 +149,33 @@ class Embed(nn.Module):
     return x.astype(cfg.dtype)
 
 
+def fused_attention(query, key, value, mask=None, dropout_rng=None,
+                    dropout_rate=0.0, broadcast_dropout=True,
+                    deterministic=False, dtype=None, precision=None, *,
+                    implementation=None):
+  """`attention_fn` for flax attention backed by jax.nn.dot_product_attention.
+
+  Args:
+    query, key, value: [B, L, H, D] (flax's layout, also JAX's).
+    mask, dropout_rng, dropout_rate, broadcast_dropout, deterministic, dtype,
+      precision: as `flax.linen.dot_product_attention`.
+    implementation: None (JAX chooses), "xla" or "cudnn".
+
+  Returns:
+    [B, L, H, D] attention outputs.
+  """
+  if not deterministic and dropout_rate > 0.0:
+    # The fused kernels have no attention dropout: train with the reference.
+    return nn.dot_product_attention(
+        query, key, value, mask=mask, dropout_rng=dropout_rng,
+        dropout_rate=dropout_rate, broadcast_dropout=broadcast_dropout,
+        deterministic=deterministic, dtype=dtype, precision=precision)
+  if dtype is not None:
+    query, key, value = (jnp.asarray(t, dtype) for t in (query, key, value))
+  return jax.nn.dot_product_attention(query, key, value, mask=mask,
+                                      implementation=implementation)
+
+
 class Attention(nn.Module):
   """Post-LN self-attention block."""
   config: TransformerConfig
@@ -141,11 +183,16 @@ class Attention(nn.Module):
   @nn.compact
   def __call__(self, x, deterministic: bool):
     cfg = self.config
+    extra = {}
+    if cfg.attention_impl != "reference":
+      impl = None if cfg.attention_impl == "auto" else cfg.attention_impl
+      extra["attention_fn"] = functools.partial(fused_attention,
+                                                implementation=impl)
     y = nn.MultiHeadDotProductAttention(
         num_heads=cfg.num_heads, qkv_features=cfg.hidden_size,
         dropout_rate=cfg.attention_dropout_rate, deterministic=deterministic,
         kernel_init=_init, bias_init=nn.initializers.zeros, dtype=cfg.dtype,
-        name="self_attention")(x, x)
+        name="self_attention", **extra)(x, x)
     y = nn.Dropout(rate=cfg.dropout_rate)(y, deterministic=deterministic)
     return nn.LayerNorm(epsilon=LAYERNORM_EPSILON, dtype=cfg.dtype,
                         name="attention_output_ln")(y + x)

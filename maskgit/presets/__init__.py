@@ -43,7 +43,7 @@ class Preset:
 
 _PRESETS: dict[str, Preset] = {}
 _BUILTIN = ("maskgit.presets.imagenet", "maskgit.presets.emoji",
-            "maskgit.presets.tiny")
+            "maskgit.presets.emoji_v2", "maskgit.presets.tiny")
 
 
 def register(preset: Preset) -> Preset:

@@ -37,7 +37,8 @@ def model() -> ml_collections.ConfigDict:
       scan_layers=False,
       remat=False,
       dtype="float32",
-      num_hint_codes=0))
+      num_hint_codes=0,
+      attention_impl="reference"))
   return c
 
 
