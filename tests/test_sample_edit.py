@@ -48,7 +48,7 @@ def test_cli_kill_resume_sweep(tmp_path):
                           env=_env(), stdout=subprocess.PIPE,
                           stderr=subprocess.PIPE)
   first = os.path.join(out, "sdedit_s0.300", "item0", "record.json")
-  deadline = time.time() + 120
+  deadline = time.time() + 300  # Start-up + compile on a loaded machine.
   while not os.path.exists(first) and time.time() < deadline:
     time.sleep(0.05)
   proc.kill()
