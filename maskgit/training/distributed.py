@@ -113,3 +113,20 @@ def agree_flags(flags: list[bool]) -> list[bool]:
   from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
   got = multihost_utils.process_allgather(np.asarray(flags, np.int32))
   return [bool(f) for f in np.asarray(got).reshape(-1, len(flags)).any(0)]
+
+
+def barrier(name: str, timeout_s: int = 1800) -> None:
+  """Waits until every process reaches `name` (no-op with one process).
+
+  Uses the coordination service's barrier (no device collective, so it
+  needs no gloo/NCCL context and waits up to `timeout_s`).
+  """
+  if jax.process_count() == 1:
+    return
+  from jax._src import distributed as jax_distributed  # pylint: disable=g-import-not-at-top
+  client = jax_distributed.global_state.client
+  if client is None or not hasattr(client, "wait_at_barrier"):
+    from jax.experimental import multihost_utils  # pylint: disable=g-import-not-at-top
+    multihost_utils.sync_global_devices(name)
+    return
+  client.wait_at_barrier(name, timeout_in_ms=timeout_s * 1000)

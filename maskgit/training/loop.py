@@ -443,6 +443,12 @@ def train_and_evaluate(config, workdir: str, *,
     t_start = time.perf_counter()
     fetch = lambda step: trainer.batch(next(train_it), step)
     batch = fetch(start) if start < num_steps else None
+    if batch is not None and jax.process_count() > 1:
+      # Compile first, then meet: processes whose compiles took different
+      # times would otherwise reach the step's first collective apart (gloo
+      # gives up after 30 s).
+      step_fn = step_fn.lower(state, trainer.frozen, batch).compile()
+      distributed.barrier("maskgit_train_compiled")
     for step in range(start, num_steps):
       state, metrics = step_fn(state, trainer.frozen, batch)  # Async.
       done = step + 1
