@@ -547,7 +547,8 @@ def update_readme(summary, path: str, plots: dict) -> bool:
       f"strength on {KIND_TITLES.get(kind, kind)} (stroke RMSE: blurred "
       "output vs guide in the mask, 8-bit levels; RMSE to truth: vs the "
       "image the paint was made from; KID on our own emoji feature network, "
-      "x1e-3):",
+      "x1e-3)." + _load_note(summary).replace("(benchmarks.md)",
+                                              "(docs/benchmarks.md)"),
       "",
       *headline_rows(summary),
       *reference_rows(summary, kind),
