@@ -37,6 +37,7 @@ def _imagenet(image_size: int) -> ml_collections.ConfigDict:
       remat=False,  # Rematerialise layers in the backward pass.
       dtype="float32",  # Compute dtype: "float32" or "bfloat16".
       num_hint_codes=0,  # > 0: self-conditioning hint embedding rows.
+      hint_features=0,  # > 0: appearance-hint features (maskgit_edit.hints).
   ))
   return c
 
@@ -70,7 +71,8 @@ def _emoji() -> ml_collections.ConfigDict:
       scan_layers=False,
       remat=False,
       dtype="float32",
-      num_hint_codes=0))
+      num_hint_codes=0,
+      hint_features=0))
   return c
 
 
@@ -85,7 +87,7 @@ def _tiny() -> ml_collections.ConfigDict:
       num_codes=64, num_classes=10, seq_len=(32 // 4) ** 2 + 1,
       hidden_size=32, num_layers=2, num_heads=2, mlp_dim=64,
       dropout_rate=0.1, attention_dropout_rate=0.1, scan_layers=False,
-      remat=False, dtype="float32", num_hint_codes=0))
+      remat=False, dtype="float32", num_hint_codes=0, hint_features=0))
   return c
 
 

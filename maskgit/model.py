@@ -194,9 +194,16 @@ class MaskGIT:
     return np.asarray(self._decode_ids(self.tokenizer_params, ids))
 
   def logits(self, tokens_BL, hints_BL=None) -> np.ndarray:
-    """Transformer logits [B, L, vocab] for token sequences [B, L]."""
+    """Transformer logits [B, L, vocab] for token sequences [B, L].
+
+    hints_BL: None, hint ids int [B, L] or hint features float [B, L, F].
+    """
     tokens = jnp.asarray(tokens_BL, jnp.int32)
-    hints = None if hints_BL is None else jnp.asarray(hints_BL, jnp.int32)
+    hints = None
+    if hints_BL is not None:
+      hints = jnp.asarray(hints_BL)
+      hints = hints.astype(jnp.float32 if jnp.issubdtype(
+          hints.dtype, jnp.floating) else jnp.int32)
     return np.asarray(self._logits(self.transformer_params, tokens, hints))
 
   def sequence(self, ids_BHW, labels) -> np.ndarray:

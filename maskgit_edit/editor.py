@@ -39,6 +39,7 @@ from maskgit import model as model_lib
 from maskgit import schedules
 from maskgit.nets import vqgan
 from maskgit_edit import guidance
+from maskgit_edit import hints as hints_lib
 from maskgit_edit import samplers
 
 MASK_ID = decode_lib.MASK_ID
@@ -66,6 +67,8 @@ class EditOptions:
     appearance_sigma: colour tolerance of the appearance kernel ([0, 1] units).
     appearance_res: low-res appearance grid per token (r x r).
     remask: sdedit lets unrevised guide tokens be re-masked.
+    hint_positions: selfcond hints on all of E ('edit') or only on its
+      still-masked tokens ('masked').
   """
   method: str = "sdedit"
   num_iter: int = 12
@@ -83,6 +86,7 @@ class EditOptions:
   appearance_sigma: float = 0.1
   appearance_res: int = 2
   remask: bool = True
+  hint_positions: str = "edit"
 
   def validate(self) -> "EditOptions":
     samplers.check_method(self.method)
@@ -99,6 +103,9 @@ class EditOptions:
     for name in ("dilation", "feather", "window_margin", "decoder_margin"):
       if getattr(self, name) < 0:
         raise ValueError(f"{name} must be >= 0.")
+    if self.hint_positions not in samplers.SELFCOND_POSITIONS:
+      raise ValueError(f"Unknown hint_positions {self.hint_positions!r}: "
+                       f"{' or '.join(samplers.SELFCOND_POSITIONS)}.")
     return self
 
 
@@ -220,6 +227,14 @@ class Editor:
     edit_w = jax.vmap(lambda x, o: jax.lax.dynamic_slice(
         x, (o[0], o[1]), (w, w)))(edit_Nhw, win_off)
 
+    hint = None
+    if opts.method == "selfcond" and extra is not None:
+      # Appearance hints [N, side, side, F] -> window -> [N, 1 + w*w, F].
+      nf = extra.shape[-1]
+      hint = jax.vmap(lambda x, o: jax.lax.dynamic_slice(
+          x, (o[0], o[1], 0), (w, w, nf)))(extra, win_off)
+      hint = hints_lib.with_class_token(hint.reshape(n, w * w, nf))
+
     logk = None
     if opts.method in ("self_fixed", "self_learned"):
       if opts.method == "self_learned":
@@ -261,7 +276,8 @@ class Editor:
         schedule=opts.schedule,
         logk_BLC=None if logk is None else rep(logk),
         self_form=opts.self_form, guidance_scale=opts.guidance_scale,
-        remask=opts.remask)
+        remask=opts.remask, hint_BLF=None if hint is None else rep(hint),
+        hint_positions=opts.hint_positions)
 
     def logits_fn(ids_BL, hints_BL):
       return m.transformer.apply({"params": tr_params}, ids_BL, hints_BL,
@@ -332,10 +348,12 @@ class Editor:
     if int(num_samples) < 1:
       raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
     num_samples = int(num_samples)
-    if opts.method == "selfcond" and not m.transformer_config.num_hint_codes:
+    tc = m.transformer_config
+    if opts.method == "selfcond" and not (tc.num_hint_codes
+                                          or tc.hint_features):
       raise ValueError("method 'selfcond' needs a self-conditioned "
                        "transformer (model config transformer.num_hint_codes"
-                       " > 0).")
+                       " or hint_features > 0).")
     pix = np.stack([guidance.pixel_mask(i, g, mk)
                     for i, g, mk in zip(images, guides, masks)])
     edit = np.stack([guidance.token_mask(p, m.factor, opts.dilation)
@@ -347,6 +365,11 @@ class Editor:
     elif (opts.method == "self_fixed" and opts.kernel == "appearance"
           and opts.self_form == "poe"):
       extra = jnp.asarray(self.code_appearance(opts.appearance_res))
+    elif opts.method == "selfcond" and tc.hint_features:
+      side, f = m.side, m.factor
+      extra = hints_lib.token_appearance(
+          jnp.asarray(guides), jnp.asarray(pix), f,
+          hints_lib.res_for(tc.hint_features)).reshape(n, side, side, -1)
     t1 = time.perf_counter()
     sig = (opts, w, cw, num_samples, images.shape)
     compiled = sig not in self._seen

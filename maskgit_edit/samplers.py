@@ -25,8 +25,10 @@ Strength mapping (0 = G_E returned exactly, 1 = `inpaint` with the same seed):
               the schedule at the first step t with mask_ratio(t/T) <= s; guide
               tokens still unrevised compete for re-masking with confidence
               p(g)^s (s -> 0: kept, s = 1: scored like samples).
-  selfcond    logits = s * unhinted + (1 - s) * hinted (hints = G at masked
-              positions of E).
+  selfcond    classifier-free guidance on the hint: logits = unhinted +
+              w (hinted - unhinted), w = (1 - s) / s; hints = the guide's
+              per-token appearance (or its token ids) on E (or on E's masked
+              positions).
 At strength exactly 0 every method returns G_E (enforced after decoding: the
 pilot's forms have no such limit on their own).
 """
@@ -47,6 +49,9 @@ METHODS = ("inpaint", "context", "self_fixed", "self_learned", "sdedit",
            "selfcond")
 # log k is clipped to this so that lam * log k stays finite (lam = 0 exact).
 _MIN_LOG_K = -1e4
+# selfcond: the guidance weight (1 - s) / s is capped (s -> 0 stays finite).
+_MAX_CFG_WEIGHT = 1e3
+SELFCOND_POSITIONS = ("edit", "masked")
 
 
 def check_method(method: str) -> str:
@@ -152,15 +157,33 @@ class SDEdit(decode_lib.DecodeHooks):
 
 @dataclasses.dataclass(frozen=True)
 class SelfCond(decode_lib.DecodeHooks):
-  """Hinted transformer: hints = G at masked positions of E."""
+  """Hinted transformer with classifier-free guidance on the hint.
+
+  aux 'hint' float32 [B, L, F] (appearance hints, `maskgit_edit.hints`) or,
+  without it, the guide's token ids as hints. Hints sit at every position of
+  E (`positions='edit'`) or only at its still-masked ones ('masked').
+  logits = unhinted + w (hinted - unhinted), w = (1 - s) / s (s = strength:
+  w = 1 at s = 0.5, the plain hinted model; w = 0 at s = 1, i.e. inpaint).
+  """
+  positions: str = "edit"
 
   def logits(self, s, logits_fn):
-    unknown = s.tokens == MASK_ID
-    hints = jnp.where(unknown & s.aux["edit"], s.aux["guide"], -1)
+    where = s.aux["edit"]
+    if self.positions == "masked":
+      where = where & (s.tokens == MASK_ID)
+    if "hint" in s.aux:
+      feats = s.aux["hint"]
+      hints = jnp.where(where[..., None], feats, 0.0)
+      none = jnp.zeros_like(feats)
+    else:
+      hints = jnp.where(where, s.aux["guide"], -1)
+      none = jnp.full_like(hints, -1)
     hinted = logits_fn(s.tokens, hints)
-    plain = logits_fn(s.tokens, jnp.full_like(hints, -1))
+    plain = logits_fn(s.tokens, none)
     strength = _strength(s)
-    return strength * plain + (1.0 - strength) * hinted
+    w = jnp.minimum((1.0 - strength) / jnp.maximum(strength, 1e-6),
+                    _MAX_CFG_WEIGHT)
+    return jnp.where(strength >= 1.0, plain, plain + w * (hinted - plain))
 
 
 def sdedit_entry(strength_B: jax.Array, total_B: jax.Array, num_iter: int,
@@ -180,7 +203,9 @@ def build(method: str, *, rng: jax.Array, original_BL: jax.Array,
           guide_BL: jax.Array, edit_BL: jax.Array, strength_B: jax.Array,
           num_iter: int, start_iter: int, schedule: str,
           logk_BLC: jax.Array | None = None, self_form: str = "poe",
-          guidance_scale: float = 1.0, remask: bool = True):
+          guidance_scale: float = 1.0, remask: bool = True,
+          hint_BLF: jax.Array | None = None,
+          hint_positions: str = "edit"):
   """Start tokens, hooks and aux for `method` (traceable; call under jit).
 
   Args:
@@ -194,6 +219,10 @@ def build(method: str, *, rng: jax.Array, original_BL: jax.Array,
     logk_BLC: float32 [B, L, C] log k(x, G_j) for self_* methods.
     self_form, guidance_scale: SelfGuidance settings.
     remask: sdedit lets guide tokens be re-masked.
+    hint_BLF: float32 [B, L, F] appearance hints for selfcond (None: the
+      guide's token ids are the hints).
+    hint_positions: selfcond hints on all of E ('edit') or its masked
+      positions ('masked').
 
   Returns:
     (inputs_BL, hooks, aux).
@@ -215,7 +244,12 @@ def build(method: str, *, rng: jax.Array, original_BL: jax.Array,
     aux["logk"] = logk
     return masked, SelfGuidance(form=self_form, scale=guidance_scale), aux
   if method == "selfcond":
-    return masked, SelfCond(), aux
+    if hint_positions not in SELFCOND_POSITIONS:
+      raise ValueError(f"Unknown selfcond hint positions {hint_positions!r};"
+                       f" choose one of {', '.join(SELFCOND_POSITIONS)}.")
+    if hint_BLF is not None:
+      aux["hint"] = hint_BLF.astype(jnp.float32)
+    return masked, SelfCond(positions=hint_positions), aux
   # sdedit
   total = jnp.sum(edit_BL, -1)
   n0 = jnp.round(strength_B * total).astype(jnp.int32)
