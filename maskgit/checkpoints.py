@@ -188,6 +188,22 @@ def load_transformer(path: str,
   return to_scan_layout(params) if config.scan_layers else params
 
 
+def stored_hints(path: str) -> dict | None:
+  """Hint fields of a transformer file: {'num_hint_codes', 'hint_features'}.
+
+  None when the file has no hint parameters (a plain transformer).
+  """
+  embed = read_msgpack(path)["params"].get("Embed_0", {})
+  if "hint_projection" in embed:
+    return {"num_hint_codes": 0, "hint_features":
+            int(np.shape(embed["hint_projection"]["kernel"])[0])}
+  if "hint_embeddings" in embed:
+    return {"num_hint_codes":
+            int(np.shape(embed["hint_embeddings"]["embedding"])[0]) - 1,
+            "hint_features": 0}
+  return None
+
+
 def save_transformer(path: str, params: PyTree) -> None:
   """Saves transformer params (either layout) in the official format."""
   write_msgpack(path, to_official_layout(flax.core.unfreeze(params)))

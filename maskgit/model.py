@@ -106,9 +106,20 @@ class MaskGIT:
   @classmethod
   def from_files(cls, config, tokenizer_path: str,
                  transformer_path: str) -> "MaskGIT":
-    """Loads official-format msgpack files (validated against `config`)."""
+    """Loads official-format msgpack files (validated against `config`).
+
+    A hinted config (num_hint_codes or hint_features > 0) takes the hint kind
+    and size stored in a hinted file (token table or appearance projection).
+    """
     tok_cfg = vqgan.TokenizerConfig.from_config(config.tokenizer)
     tr_cfg = transformer_lib.TransformerConfig.from_config(config.transformer)
+    if tr_cfg.num_hint_codes or tr_cfg.hint_features:
+      stored = checkpoints.stored_hints(transformer_path)
+      if stored:
+        config = config.copy_and_resolve_references()
+        config.transformer.update(stored)
+        tr_cfg = transformer_lib.TransformerConfig.from_config(
+            config.transformer)
     return cls(config, checkpoints.load_tokenizer(tokenizer_path, tok_cfg),
                checkpoints.load_transformer(transformer_path, tr_cfg))
 

@@ -179,15 +179,7 @@ def load_item(item: Item, size: int, resize: bool):
 
 
 def options_from_config(config, method: str) -> editor_lib.EditOptions:
-  return editor_lib.EditOptions(
-      method=method, num_iter=config.num_iter, start_iter=config.start_iter,
-      choice_temperature=config.choice_temperature, schedule=config.schedule,
-      dilation=config.dilation, feather=config.feather,
-      patch_local=config.patch_local, window_margin=config.window_margin,
-      decoder_margin=config.decoder_margin, kernel=config.kernel,
-      self_form=config.self_form, guidance_scale=config.guidance_scale,
-      appearance_sigma=config.appearance_sigma,
-      appearance_res=config.appearance_res, remask=config.remask).validate()
+  return editor_lib.options_from_config(config, method)
 
 
 def _as_list(value) -> list:
@@ -235,7 +227,8 @@ def selfcond_editor(config, base: editor_lib.Editor) -> editor_lib.Editor:
                                      mc.transformer.num_codes)
     m = model_lib.MaskGIT.from_files(
         mc, config.tokenizer_path or "", config.selfcond_transformer_path)
-  elif base.model.transformer_config.num_hint_codes:
+  elif (base.model.transformer_config.num_hint_codes
+        or base.model.transformer_config.hint_features):
     return base
   else:
     print("NOTE: no selfcond_transformer_path; selfcond uses the base "

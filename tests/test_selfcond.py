@@ -13,6 +13,7 @@ from maskgit.nets import transformer as transformer_lib
 from maskgit.training import loop
 from maskgit_edit import editor as editor_lib
 from maskgit_edit import hints
+from maskgit_edit.samplers import selfcond as selfcond_sampler
 
 OPTS = dict(num_iter=6, start_iter=1, feather=2)
 
@@ -99,8 +100,9 @@ def test_cfg_strength_one_is_inpaint(tiny_model, inputs):
   ed = editor_lib.Editor(hints.with_hint_projection(tiny_model, 2, seed=0))
   run = lambda method, s, pos="edit": ed.edit(
       *inputs, labels=[1, 2], strength=s, seed=3, num_samples=2,
-      options=editor_lib.EditOptions(method=method, hint_positions=pos,
-                                     **OPTS))
+      options=editor_lib.EditOptions(
+          method=method, method_options=selfcond_sampler.Options(pos)
+          if method == "selfcond" else None, **OPTS))
   inpaint = run("inpaint", 1.0)
   for pos in ("edit", "masked"):
     one = run("selfcond", 1.0, pos)
@@ -113,8 +115,9 @@ def test_cfg_strength_one_is_inpaint(tiny_model, inputs):
   g_e = np.where(e, zero.guide_tokens[:, None], zero.original_tokens[:, None])
   np.testing.assert_array_equal(zero.tokens, np.broadcast_to(
       g_e, zero.tokens.shape))
-  with pytest.raises(ValueError, match="hint_positions"):
-    editor_lib.EditOptions(hint_positions="all").validate()
+  with pytest.raises(ValueError, match="positions"):
+    editor_lib.EditOptions(method="selfcond", method_options=
+                           selfcond_sampler.Options("all")).validate()
 
 
 @pytest.mark.parametrize("hint", ["appearance", "token"])
