@@ -9,7 +9,8 @@ from configs import train_common
 
 
 def get_config(preset: str = "imagenet256"):
-  c = train_common.base("selfcond", preset or "imagenet256")
+  c = train_common.base("selfcond", preset or "imagenet256",
+                        "maskgit_edit.training")
   c.model.transformer.scan_layers = True  # nn.scan over layers.
   c.model.transformer.remat = True  # Rematerialise layers in backward.
   # One hint row per image code (+ the "no hint" row added by the net).

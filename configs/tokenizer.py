@@ -9,7 +9,8 @@ from configs import train_common
 
 
 def get_config(preset: str = "imagenet256"):
-  c = train_common.base("tokenizer", preset or "imagenet256")
+  c = train_common.base("tokenizer", preset or "imagenet256",
+                        "maskgit.training.tokenizer")
   c.optim.learning_rate = 1e-4  # Both players.
   c.optim.b2 = 0.99  # GAN-friendly second moment.
   c.optim.weight_decay = 0.0  # No decay for the tokenizer.

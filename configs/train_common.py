@@ -1,6 +1,6 @@
 """Fields shared by the training recipes (configs/{tokenizer,transformer,...}.py).
 
-Each recipe config calls `base(recipe, preset)` and adds its own section. Every
+Each recipe config calls `base(recipe, preset, recipe_module)` and adds its own section. Every
 field carries a comment; `--config.<field>=value` overrides any of them.
 """
 
@@ -26,13 +26,16 @@ def stroke_fields() -> dict:
   )
 
 
-def base(recipe: str, preset: str) -> ml_collections.ConfigDict:
-  """Common training config for `recipe` at model preset `preset`."""
+def base(recipe: str, preset: str, recipe_module: str
+         ) -> ml_collections.ConfigDict:
+  """Common training config for `recipe` (registered in `recipe_module`)."""
   if preset not in TRAIN_PRESETS:
     raise ValueError(f"Unknown training preset {preset!r}; choose one of "
                      f"{', '.join(TRAIN_PRESETS)}.")
   c = ml_collections.ConfigDict()
-  c.recipe = recipe  # tokenizer | transformer | selfcond | guidance_kernel.
+  c.recipe = recipe  # A name registered with maskgit.training.recipe.register.
+  # Module(s) imported before the lookup (their @register runs); comma list.
+  c.recipe_module = recipe_module
   c.seed = 0  # Init, dropout/mask rng (fold_in(step)) and data order.
   c.model = models.get_config(preset)  # Architecture (configs/models.py).
 
@@ -82,7 +85,7 @@ def base(recipe: str, preset: str) -> ml_collections.ConfigDict:
   c.sample_every = 10_000  # Steps between PNG sample grids (0 = never).
   c.num_samples = 16  # Images per sample grid.
   c.sample_num_iter = 12  # Decoding steps of sample grids.
-  c.compilation_cache_dir = "~/.cache/maskgit/jax"  # "" = no persistent cache.
+  c.compilation_cache = "~/.cache/maskgit/jax"  # "" = no persistent cache.
 
   if preset == "emoji":
     # The embedded default model (docs/model_card.md). Prepare the data with
@@ -117,5 +120,5 @@ def base(recipe: str, preset: str) -> ml_collections.ConfigDict:
     c.sample_every = 4
     c.num_samples = 4
     c.sample_num_iter = 4
-    c.compilation_cache_dir = ""
+    c.compilation_cache = ""
   return c

@@ -12,7 +12,8 @@ from configs import train_common
 
 
 def get_config(preset: str = "imagenet256"):
-  c = train_common.base("transformer", preset or "imagenet256")
+  c = train_common.base("transformer", preset or "imagenet256",
+                        "maskgit.training.transformer")
   # Training layout: layers under nn.scan with remat (export converts back).
   c.model.transformer.scan_layers = True
   c.model.transformer.remat = True

@@ -45,6 +45,7 @@ import numpy as np
 from maskgit import checkpoints
 from maskgit.nets import transformer as transformer_lib
 from maskgit.training import ConfigError
+from maskgit.training import recipe as recipe_lib
 from maskgit.training import transformer as tr_recipe
 from maskgit_edit import hints as hints_lib
 from maskgit_edit import strokes
@@ -160,6 +161,7 @@ class StrokeGuides:
     return {**batch, "guide": np.stack(guides).astype(np.float32)}
 
 
+@recipe_lib.register("selfcond")
 class SelfCondRecipe(tr_recipe.TransformerRecipe):
   """Self-conditioning on the guide's appearance (see module doc)."""
 
@@ -319,6 +321,7 @@ class SelfCondRecipe(tr_recipe.TransformerRecipe):
     return loss, metrics
 
 
+@recipe_lib.register("guidance_kernel")
 class GuidanceKernelRecipe(tr_recipe.TransformerRecipe):
   """Learns the C x C guidance kernel with the transformer frozen."""
 
