@@ -13,6 +13,7 @@ from maskgit.nets import transformer as transformer_lib
 from maskgit.training import loop
 from maskgit_edit import editor as editor_lib
 from maskgit_edit import hints
+from maskgit_edit import training as edit_training
 from maskgit_edit.samplers import selfcond as selfcond_sampler
 
 OPTS = dict(num_iter=6, start_iter=1, feather=2)
@@ -120,8 +121,7 @@ def test_cfg_strength_one_is_inpaint(tiny_model, inputs):
                            selfcond_sampler.Options("all")).validate()
 
 
-@pytest.mark.parametrize("hint", ["appearance", "token"])
-def test_recipe_runs_and_exports(tmp_path, hint):
+def _tiny_selfcond(hint):
   c = selfcond_config.get_config("tiny")
   c.num_steps = 2
   c.eval_every = 0
@@ -131,16 +131,33 @@ def test_recipe_runs_and_exports(tmp_path, hint):
   c.selfcond.hint = hint
   c.selfcond.p_hint = 0.5
   c.selfcond.stroke_threads = 1
+  return c
+
+
+def test_recipe_runs_and_exports(tmp_path):
+  c = _tiny_selfcond("appearance")
   out = loop.train_and_evaluate(c, str(tmp_path))
   assert out["stopped"] == "done"
   assert all(np.isfinite(v) for v in out["losses"].values())
-  path = out["export"][0]
   tr = transformer_lib.TransformerConfig.from_config(c.model.transformer)
-  if hint == "appearance":
-    tr = dataclasses.replace(tr, num_hint_codes=0, hint_features=14)
-    params = checkpoints.load_transformer(path, tr)
-    # Trained: the zero-initialised projection has moved.
-    assert np.abs(params["Embed_0"]["hint_projection"]["kernel"]).max() > 0
-  else:
-    params = checkpoints.load_transformer(path, tr)
-    assert params["Embed_0"]["hint_embeddings"]["embedding"].shape == (65, 32)
+  tr = dataclasses.replace(tr, num_hint_codes=0, hint_features=14)
+  params = checkpoints.load_transformer(out["export"][0], tr)
+  # Trained: the zero-initialised projection has moved.
+  assert np.abs(params["Embed_0"]["hint_projection"]["kernel"]).max() > 0
+
+
+def test_token_hint_ablation_loss(tmp_path):
+  del tmp_path
+  c = _tiny_selfcond("token")
+  recipe = edit_training.SelfCondRecipe(c)
+  assert recipe.tr_cfg.num_hint_codes == 64 and not recipe.tr_cfg.hint_features
+  params = recipe.init_params(jax.random.key(0))
+  rng = np.random.default_rng(0)
+  images = rng.random((4, 32, 32, 3)).astype(np.float32)
+  batch = recipe.host_transform(
+      {"image": images, "label": np.arange(4, dtype=np.int32)}, step=0)
+  batch = recipe.prepare(recipe.frozen(), batch)
+  assert batch["guide_tokens"].shape == (4, 65) and batch["edit"].any()
+  loss, metrics = recipe.loss_fn(params, None, batch, jax.random.key(1), 0,
+                                 True)
+  assert np.isfinite(loss) and 0 <= metrics["frac_hinted"] <= 1
