@@ -29,9 +29,9 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   # ---- Model source (official msgpack format). Empty = random weights.
   c.tokenizer_path = ""
   c.transformer_path = ""
-  # Self-conditioned transformer for method=selfcond (needs
-  # model.transformer.num_hint_codes > 0 in its config). Empty: the base
-  # transformer with a zero hint table (behaves exactly like inpaint).
+  # Self-conditioned transformer for method=selfcond (its hint kind, token
+  # table or appearance projection, is read from the file). Empty: the base
+  # transformer if it is hinted, else a zero hint table (= inpaint).
   c.selfcond_transformer_path = ""
   c.selfcond_num_hint_codes = 0  # 0 = num_codes.
   c.kernel_path = ""  # self_learned: .npy float32 [C, C] log-affinities.
@@ -58,7 +58,7 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   c.decoder_margin = 1  # Tokens of tokenizer context around the window.
   # ---- Each method's own options: a sub-section named after the method
   # (maskgit_edit/samplers/<method>.py, class Options; docs/editing.md).
-  # Methods without options (inpaint, context, selfcond) have no section.
+  # Methods without options (inpaint, context) have no section.
   c.self_fixed = ml_collections.ConfigDict()
   c.self_fixed.kernel = "appearance"  # appearance or codebook.
   c.self_fixed.form = "poe"  # poe (product of experts) or pilot.
@@ -73,6 +73,8 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   c.self_learned.scale = 1.0
   c.sdedit = ml_collections.ConfigDict()
   c.sdedit.remask = True  # Unlikely guide tokens may be re-masked.
+  c.selfcond = ml_collections.ConfigDict()
+  c.selfcond.positions = "edit"  # Hints on all of E (edit) or masked only.
   # ---- Sweep: non-empty lists run every method x strength in one process
   # (each method compiles once per shape; strengths never recompile).
   c.sweep = ml_collections.ConfigDict()

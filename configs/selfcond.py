@@ -1,4 +1,4 @@
-"""Recipe `selfcond`: fine-tune with hint tokens at masked positions.
+"""Recipe `selfcond`: fine-tune with the guide's appearance as hints.
 
   python train.py --config=configs/selfcond.py:imagenet256 --workdir=/tmp/s \
     --config.init_from=maskgit_imagenet256.msgpack \
@@ -20,9 +20,19 @@ def get_config(preset: str = "imagenet256"):
   c.num_steps = 50_000  # Fine-tuning length.
 
   c.selfcond = dict(
-      p_guide=0.5,  # Fraction of examples hinted with guidance tokens.
-      p_self=0.25,  # Fraction hinted with the model's own first-round samples.
-      self_remask=0.5,  # Self hints: fraction of round-1 samples re-masked.
+      # appearance (guide pixels pooled per token) | token (guide token ids).
+      hint="appearance",
+      hint_res=2,  # Appearance hints: guide pooled to r x r x 3 per token.
+      hint_positions="edit",  # Hinted tokens: edit (all of E) | masked.
+      p_hint=0.7,  # Hinted examples; the rest unhinted (hint dropout).
+      edit_mask_min=0.5,  # Hinted: masked fraction of E >= this.
+      outside_mask=0.0,  # Hinted: masked fraction outside E (x cosine).
+      # .npz of precomputed (tokens, hints), one guide per train image, built
+      # on first use from the npz train split ("" = simulate every step).
+      pool="",
       **train_common.stroke_fields(),
   )
+  # SDEdit-style whole-image strokes or one superpixel in its mean colour
+  # (no counterfactual recolours: their target does not show the paint).
+  c.selfcond.simulator = "sdedit_inversion"
   return train_common.finish(c, preset or "imagenet256")

@@ -138,8 +138,10 @@ def load_transformer(path: str,
                      config: transformer_lib.TransformerConfig) -> dict:
   """Loads an official-format transformer file into `config`'s layout.
 
-  A file without hint embeddings loads into a config with `num_hint_codes`
-  (the hint table is then zero-initialised, i.e. "no hint" behaviour).
+  A file without hint parameters loads into a hinted config (the hint table
+  or projection is then zero-initialised, i.e. "no hint" behaviour); hint
+  parameters of a kind the config does not use are dropped (the rest of the
+  network is the same).
   """
   params = read_msgpack(path)["params"]
   official = _official_config(config)
@@ -147,7 +149,9 @@ def load_transformer(path: str,
       lambda k: transformer_lib.init_params(official, k))
   embed = dict(params.get("Embed_0", {}))
   hint = embed.pop("hint_embeddings", None)
-  if config.num_hint_codes:
+  proj = embed.pop("hint_projection", None)
+  had_hints = hint is not None or proj is not None
+  if config.num_hint_codes or config.hint_features or had_hints:
     params = {**params, "Embed_0": embed}
   check_tree(params, expected, path)
   if config.num_hint_codes:
@@ -159,8 +163,35 @@ def load_transformer(path: str,
           f"{path}: hint embedding shape {np.shape(hint['embedding'])}, "
           f"expected {rows}")
     params["Embed_0"] = {**embed, "hint_embeddings": hint}
+  if config.hint_features:
+    shape = (config.hint_features, config.hidden_size)
+    if proj is None:
+      proj = {"kernel": np.zeros(shape, np.float32),
+              "bias": np.zeros(shape[1:], np.float32)}
+    elif (np.shape(proj["kernel"]) != shape
+          or np.shape(proj["bias"]) != shape[1:]):
+      raise CheckpointError(
+          f"{path}: hint projection kernel {np.shape(proj['kernel'])}, "
+          f"expected {shape}")
+    params["Embed_0"] = {**embed, "hint_projection": proj}
   params = jax.tree.map(np.asarray, params)
   return to_scan_layout(params) if config.scan_layers else params
+
+
+def stored_hints(path: str) -> dict | None:
+  """Hint fields of a transformer file: {'num_hint_codes', 'hint_features'}.
+
+  None when the file has no hint parameters (a plain transformer).
+  """
+  embed = read_msgpack(path)["params"].get("Embed_0", {})
+  if "hint_projection" in embed:
+    return {"num_hint_codes": 0, "hint_features":
+            int(np.shape(embed["hint_projection"]["kernel"])[0])}
+  if "hint_embeddings" in embed:
+    return {"num_hint_codes":
+            int(np.shape(embed["hint_embeddings"]["embedding"])[0]) - 1,
+            "hint_features": 0}
+  return None
 
 
 def save_transformer(path: str, params: PyTree) -> None:
@@ -171,7 +202,7 @@ def save_transformer(path: str, params: PyTree) -> None:
 def _official_config(config):
   import dataclasses  # pylint: disable=g-import-not-at-top
   return dataclasses.replace(config, scan_layers=False, remat=False,
-                             num_hint_codes=0)
+                             num_hint_codes=0, hint_features=0)
 
 
 def load_tokenizer(path: str, config) -> dict:

@@ -124,9 +124,20 @@ class MaskGIT:
   @classmethod
   def from_files(cls, config, tokenizer_path: str,
                  transformer_path: str) -> "MaskGIT":
-    """Loads official-format msgpack files (validated against `config`)."""
+    """Loads official-format msgpack files (validated against `config`).
+
+    A hinted config (num_hint_codes or hint_features > 0) takes the hint kind
+    and size stored in a hinted file (token table or appearance projection).
+    """
     tok_cfg = vqgan.TokenizerConfig.from_config(config.tokenizer)
     tr_cfg = transformer_lib.TransformerConfig.from_config(config.transformer)
+    if tr_cfg.num_hint_codes or tr_cfg.hint_features:
+      stored = checkpoints.stored_hints(transformer_path)
+      if stored:
+        config = config.copy_and_resolve_references()
+        config.transformer.update(stored)
+        tr_cfg = transformer_lib.TransformerConfig.from_config(
+            config.transformer)
     return cls(config, checkpoints.load_tokenizer(tokenizer_path, tok_cfg),
                checkpoints.load_transformer(transformer_path, tr_cfg))
 
@@ -212,9 +223,16 @@ class MaskGIT:
     return np.asarray(self._decode_ids(self.tokenizer_params, ids))
 
   def logits(self, tokens_BL, hints_BL=None) -> np.ndarray:
-    """Transformer logits [B, L, vocab] for token sequences [B, L]."""
+    """Transformer logits [B, L, vocab] for token sequences [B, L].
+
+    hints_BL: None, hint ids int [B, L] or hint features float [B, L, F].
+    """
     tokens = jnp.asarray(tokens_BL, jnp.int32)
-    hints = None if hints_BL is None else jnp.asarray(hints_BL, jnp.int32)
+    hints = None
+    if hints_BL is not None:
+      hints = jnp.asarray(hints_BL)
+      hints = hints.astype(jnp.float32 if jnp.issubdtype(
+          hints.dtype, jnp.floating) else jnp.int32)
     return np.asarray(self._logits(self.transformer_params, tokens, hints))
 
   def sequence(self, ids_BHW, labels) -> np.ndarray:

@@ -53,6 +53,7 @@ from maskgit import model as model_lib
 from maskgit import schedules
 from maskgit.nets import vqgan
 from maskgit_edit import guidance
+from maskgit_edit import hints as hints_lib
 from maskgit_edit import samplers
 
 MASK_ID = decode_lib.MASK_ID
@@ -261,8 +262,8 @@ class Editor:
       return jnp.split(ids, 2)
     return _crop(image_tokens, ctx_off, cw), ids
 
-  def _window_step(self, w, img_ids, gd_ids, guides, edit_Nhw, labels_N,
-                   win_off, rel):
+  def _window_step(self, w, img_ids, gd_ids, images, guides, edit_Nhw,
+                   labels_N, win_off, rel):
     """Window tokens [N, w, w], sequences [N, L] and the guide pixels."""
     m = self.model
     n = edit_Nhw.shape[0]
@@ -277,9 +278,11 @@ class Editor:
     edit = jnp.concatenate([jnp.zeros((n, 1), bool), edit_w.reshape(n, -1)],
                            1)
     gpix = _crop(guides, win_off, w, m.factor)
+    painted = hints_lib.painted_pixels(_crop(images, win_off, w, m.factor),
+                                       gpix)
     return (orig_w, guide_w, edit_w), dict(
         original=seq(orig_w), guide=seq(guide_w), edit=edit, position=pos,
-        guide_pixels=gpix)
+        guide_pixels=gpix, painted_pixels=painted)
 
   def _decode_step(self, opts, num_samples, tr_params, prepared, key,
                    strength, seq):
@@ -295,7 +298,8 @@ class Editor:
         rng=jax.random.fold_in(key, 1), original=seqs["original"],
         guide=seqs["guide"], edit=seqs["edit"], strength=strength_B,
         guide_pixels=seqs["guide_pixels"], num_iter=opts.num_iter,
-        start_iter=opts.start_iter, schedule=opts.schedule)
+        start_iter=opts.start_iter, schedule=opts.schedule,
+        painted_pixels=seqs["painted_pixels"])
     inputs, hooks, aux = opts.sampler.start(x, opts.method_options, prepared)
 
     def logits_fn(ids_BL, hints_BL):
@@ -326,8 +330,8 @@ class Editor:
     img_ids, gd_ids = self._encode_step(cw, tok_params, images, guides,
                                         image_tokens, ctx_off)
     rel = win_off - ctx_off
-    windows, seqs = self._window_step(w, img_ids, gd_ids, guides, edit_Nhw,
-                                      labels_N, win_off, rel)
+    windows, seqs = self._window_step(w, img_ids, gd_ids, images, guides,
+                                      edit_Nhw, labels_N, win_off, rel)
     keys = jax.random.wrap_key_data(key_data_N)
     out = jax.vmap(functools.partial(
         self._decode_step, opts, num_samples, tr_params, prepared))(

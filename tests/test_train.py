@@ -236,9 +236,10 @@ def test_every_recipe_runs_from_the_cli_and_exports(tmp_path):
   assert (out["transformer"] / "transformer.msgpack").is_file()
   from configs import selfcond  # pylint: disable=g-import-not-at-top
   sc = selfcond.get_config("tiny")
-  params = checkpoints.load_transformer(str(out["selfcond"] /
-                                            "selfcond.msgpack"), tr_cfg_of(sc))
-  assert params["Embed_0"]["hint_embeddings"]["embedding"].shape == (65, 32)
+  params = checkpoints.load_transformer(
+      str(out["selfcond"] / "selfcond.msgpack"),
+      tr_cfg_of(sc, num_hint_codes=0, hint_features=14))
+  assert params["Embed_0"]["hint_projection"]["kernel"].shape == (14, 32)
   kernel = np.load(out["guidance_kernel"] / "guidance_kernel.npy")
   assert kernel.shape == (64, 64) and kernel.dtype == np.float32
   assert (tmp_path / "selfcond" / "samples" / "step_0000002.png").is_file()
@@ -282,8 +283,8 @@ def test_selfcond_starts_from_an_official_transformer_file(tmp_path):
   np.testing.assert_array_equal(
       np.asarray(got["TransformerLayers"]["Mlp_0"]["layer_output"]["kernel"][1]),
       np.asarray(params["TransformerLayer_1"]["Mlp_0"]["layer_output"]["kernel"]))
-  hint = np.asarray(got["Embed_0"]["hint_embeddings"]["embedding"])
-  assert hint.shape == (65, 32) and not hint.any()  # Zero: "no hint".
+  hint = np.asarray(got["Embed_0"]["hint_projection"]["kernel"])
+  assert hint.shape == (14, 32) and not hint.any()  # Zero: "no hint".
   assert int(state.step) == 0
 
 

@@ -49,6 +49,11 @@ class TransformerConfig:
       The fused paths have no attention dropout: while attention dropout is
       active (training with attention_dropout_rate > 0) they run the
       reference attention.
+    hint_features: 0 for the plain MaskGIT; > 0 adds continuous per-token
+      hints float [B, L, hint_features] (`maskgit_edit.hints`: the guide's
+      appearance), projected by a zero-initialised Dense and added to the
+      token embedding, gated by the last feature (1 = hinted, 0 = no hint).
+      Exclusive with num_hint_codes.
   """
   num_codes: int = 1024
   num_classes: int = 1000
@@ -63,12 +68,16 @@ class TransformerConfig:
   remat: bool = False
   dtype: Any = jnp.float32
   num_hint_codes: int = 0
+  hint_features: int = 0
   attention_impl: str = "reference"
 
   def __post_init__(self):
     if self.attention_impl not in ATTENTION_IMPLS:
       raise ValueError(f"attention_impl must be one of {ATTENTION_IMPLS}, "
                        f"got {self.attention_impl!r}.")
+    if self.num_hint_codes and self.hint_features:
+      raise ValueError("num_hint_codes and hint_features are exclusive, got "
+                       f"{self.num_hint_codes} and {self.hint_features}.")
 
   @property
   def vocab_size(self) -> int:
@@ -142,8 +151,20 @@ class Embed(nn.Module):
       if hint_BL is None:
         hint_BL = jnp.full(ids_BL.shape, -1, jnp.int32)
       x = x + hint(jnp.maximum(hint_BL, -1) + 1)
+    elif cfg.hint_features:
+      # Zero-initialised projection, gated by the "hinted" flag (last
+      # feature): unhinted tokens get exactly the base embedding.
+      proj = nn.Dense(cfg.hidden_size, kernel_init=nn.initializers.zeros,
+                      name="hint_projection")
+      if hint_BL is not None:
+        if hint_BL.shape != ids_BL.shape + (cfg.hint_features,):
+          raise ValueError(f"Hint features {hint_BL.shape}, expected "
+                           f"{ids_BL.shape + (cfg.hint_features,)}.")
+        hint_BL = hint_BL.astype(jnp.float32)
+        x = x + hint_BL[..., -1:] * proj(hint_BL)
     elif hint_BL is not None:
-      raise ValueError("Hints given to a transformer without num_hint_codes.")
+      raise ValueError("Hints given to a transformer without num_hint_codes "
+                       "or hint_features.")
     x = nn.LayerNorm(epsilon=LAYERNORM_EPSILON, name="embeddings_ln")(x)
     x = nn.Dropout(rate=cfg.dropout_rate)(x, deterministic=deterministic)
     return x.astype(cfg.dtype)
@@ -247,7 +268,8 @@ class Transformer(nn.Module):
   """MaskGIT's bidirectional transformer.
 
   Call with int32 token ids [B, L] (class token at position 0, -1 for [MASK])
-  and optionally hint ids [B, L] (-1 = no hint; needs `num_hint_codes`) and
+  and optionally hints: ids int32 [B, L] (-1 = no hint; `num_hint_codes`)
+  or features float32 [B, L, F] (last feature 0 = no hint; `hint_features`);
   absolute position ids [B, L] (default 0..L-1; used to run on a window).
   Returns float32 logits [B, L, vocab_size] over the full vocabulary.
   """
@@ -279,4 +301,6 @@ def init_params(config: TransformerConfig, rng: jax.Array, batch: int = 1):
   """Random parameters ({'params': ...}) for `config`."""
   ids = jnp.zeros((batch, config.seq_len), jnp.int32)
   hints = ids if config.num_hint_codes else None
+  if config.hint_features:
+    hints = jnp.zeros((batch, config.seq_len, config.hint_features))
   return Transformer(config).init({"params": rng}, ids, hints)

@@ -38,6 +38,7 @@ def model() -> ml_collections.ConfigDict:
       remat=False,
       dtype="float32",
       num_hint_codes=0,
+      hint_features=0,  # > 0: appearance-hint features (maskgit_edit.hints).
       attention_impl="reference"))
   return c
 

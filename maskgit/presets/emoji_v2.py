@@ -46,6 +46,7 @@ def _model(image_size: int) -> ml_collections.ConfigDict:
       remat=False,
       dtype="float32",
       num_hint_codes=0,
+      hint_features=0,  # > 0: appearance-hint features (maskgit_edit.hints).
       attention_impl="reference"))
   return c
 

@@ -39,6 +39,7 @@ def model(image_size: int) -> ml_collections.ConfigDict:
       remat=False,  # Rematerialise layers in the backward pass.
       dtype="float32",  # Compute dtype: "float32" or "bfloat16".
       num_hint_codes=0,  # > 0: self-conditioning hint embedding rows.
+      hint_features=0,  # > 0: appearance-hint features (maskgit_edit.hints).
       # reference (release numerics) | auto | xla | cudnn: fused attention.
       attention_impl="reference",
   ))

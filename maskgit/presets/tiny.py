@@ -21,7 +21,7 @@ def model() -> ml_collections.ConfigDict:
       num_codes=64, num_classes=10, seq_len=(32 // 4) ** 2 + 1,
       hidden_size=32, num_layers=2, num_heads=2, mlp_dim=64,
       dropout_rate=0.1, attention_dropout_rate=0.1, scan_layers=False,
-      remat=False, dtype="float32", num_hint_codes=0,
+      remat=False, dtype="float32", num_hint_codes=0, hint_features=0,
       attention_impl="reference"))
   return c
 

@@ -65,7 +65,8 @@ def selfcond_editor(config, base: editor_lib.Editor) -> editor_lib.Editor:
                                      mc.transformer.num_codes)
     m = model_lib.MaskGIT.from_files(
         mc, config.tokenizer_path or "", config.selfcond_transformer_path)
-  elif base.model.transformer_config.num_hint_codes:
+  elif (base.model.transformer_config.num_hint_codes
+        or base.model.transformer_config.hint_features):
     return base
   else:
     print("NOTE: no selfcond_transformer_path; selfcond uses the base "

@@ -55,6 +55,8 @@ class StartInputs(NamedTuple):
     num_iter: static schedule length T.
     start_iter: static first decoding step.
     schedule: static mask schedule name.
+    painted_pixels: bool [S, w * f, w * f] window pixels where the guide
+      differs from the image (None where a caller does not provide them).
   """
   rng: jax.Array
   original: jax.Array
@@ -65,6 +67,7 @@ class StartInputs(NamedTuple):
   num_iter: int
   start_iter: int
   schedule: str
+  painted_pixels: jax.Array | None = None
 
   @property
   def masked(self) -> jax.Array:
