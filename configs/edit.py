@@ -65,6 +65,9 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   c.self_fixed.scale = 1.0  # Product-of-experts lambda at strength 0.5.
   c.self_fixed.sigma = 0.1  # Appearance kernel colour tolerance.
   c.self_fixed.res = 2  # Low-res appearance grid per token.
+  # Code-appearance table (.npz, scripts/code_appearance.py); '' = the
+  # embedded model's when it fits the tokenizer, else codes decoded alone.
+  c.self_fixed.table = ""
   c.self_learned = ml_collections.ConfigDict()
   c.self_learned.form = "poe"  # poe or pilot (kernel: c.kernel_path).
   c.self_learned.scale = 1.0

@@ -152,6 +152,8 @@ class EditResult:
     original_tokens: int32 [N, w, w] image tokens in the window.
     guide_tokens: int32 [N, w, w] guide tokens in the window.
     edit_tokens: bool [N, w, w] E in the window.
+      (Patch-local mode gives each edit its own window: when the sides
+      differ, these four fields are lists of N per-edit arrays.)
     window_offsets: int [N, 2] (row, col) of the window in the token grid.
     pixel_masks: bool [N, H, W] edited pixels.
     feather_weights: float32 [N, H, W] composite weights (0 = original).
@@ -214,30 +216,35 @@ class Editor:
     return np.asarray(self.model.encode(images), np.int32)
 
   def _windows(self, edit_Nhw: np.ndarray, opts: EditOptions):
-    """Static window sides (w, cw) and per-edit offsets [N, 2] for both."""
+    """Each edit's own window: sides w, cw int [N]; offsets int32 [N, 2].
+
+    w: the transformer window (bucketed); cw: the tokenizer's context window
+    (w plus `decoder_margin` each side); offsets of both in the token grid.
+    """
     side = self.model.side
     n = len(edit_Nhw)
     if not opts.patch_local:
       z = np.zeros((n, 2), np.int32)
-      return side, side, z, z
+      s = np.full((n,), side)
+      return s, s, z, z
     need = max(opts.window_margin, -(-opts.feather // self.model.factor))
-    boxes = []
+    ws, cws, win, ctx = [], [], [], []
     for e in edit_Nhw:
       rows = np.flatnonzero(e.any(1))
       cols = np.flatnonzero(e.any(0))
       r0, r1 = max(0, rows[0] - need), min(side, rows[-1] + 1 + need)
       c0, c1 = max(0, cols[0] - need), min(side, cols[-1] + 1 + need)
-      boxes.append((r0, r1, c0, c1))
-    w = bucket(max(max(b[1] - b[0], b[3] - b[2]) for b in boxes), side)
-    cw = min(side, w + 2 * opts.decoder_margin)
-    win, ctx = [], []
-    for r0, r1, c0, c1 in boxes:
+      w = bucket(max(r1 - r0, c1 - c0), side)
+      cw = min(side, w + 2 * opts.decoder_margin)
       top = int(np.clip(r0 - (w - (r1 - r0)) // 2, 0, side - w))
       left = int(np.clip(c0 - (w - (c1 - c0)) // 2, 0, side - w))
+      ws.append(w)
+      cws.append(cw)
       win.append((top, left))
       ctx.append((int(np.clip(top - opts.decoder_margin, 0, side - cw)),
                   int(np.clip(left - opts.decoder_margin, 0, side - cw))))
-    return w, cw, np.asarray(win, np.int32), np.asarray(ctx, np.int32)
+    return (np.asarray(ws), np.asarray(cws), np.asarray(win, np.int32),
+            np.asarray(ctx, np.int32))
 
   # --------------------------------------------------------- jitted steps
   def _encode_step(self, cw, tok_params, images, guides, image_tokens,
@@ -274,12 +281,16 @@ class Editor:
         original=seq(orig_w), guide=seq(guide_w), edit=edit, position=pos,
         guide_pixels=gpix)
 
-  def _decode_step(self, opts, tr_params, prepared, key, strength_B, seqs):
-    """Sampler start -> the decode loop -> shared invariants: int32 [B, L].
+  def _decode_step(self, opts, num_samples, tr_params, prepared, key,
+                   strength, seq):
+    """ONE edit: sampler start -> decode loop -> invariants: int32 [S, L].
 
-    Every array in `seqs` has B rows (edits x samples).
+    `key` is the edit's own key and `seq` its arrays (no batch axis), so an
+    edit's samples do not depend on the other edits of the batch.
     """
     m = self.model
+    rep = lambda x: jnp.repeat(x[None], num_samples, axis=0)
+    strength_B, seqs = rep(strength), jax.tree.map(rep, seq)
     x = samplers.StartInputs(
         rng=jax.random.fold_in(key, 1), original=seqs["original"],
         guide=seqs["guide"], edit=seqs["edit"], strength=strength_B,
@@ -310,16 +321,19 @@ class Editor:
   @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
   def _core(self, opts: EditOptions, w: int, cw: int, num_samples: int,
             tok_params, tr_params, images, guides, image_tokens, edit_Nhw,
-            labels_N, strength_N, key, win_off, ctx_off, prepared):
+            labels_N, strength_N, key_data_N, win_off, ctx_off, prepared):
+    """N edits sharing window sides (w, cw); per-edit keys (raw key data)."""
     img_ids, gd_ids = self._encode_step(cw, tok_params, images, guides,
                                         image_tokens, ctx_off)
     rel = win_off - ctx_off
     windows, seqs = self._window_step(w, img_ids, gd_ids, guides, edit_Nhw,
                                       labels_N, win_off, rel)
+    keys = jax.random.wrap_key_data(key_data_N)
+    out = jax.vmap(functools.partial(
+        self._decode_step, opts, num_samples, tr_params, prepared))(
+            keys, strength_N, seqs)
     rep = lambda x: jnp.repeat(x, num_samples, axis=0)
-    out = self._decode_step(opts, tr_params, prepared, key, rep(strength_N),
-                            jax.tree.map(rep, seqs))
-    out_w = out[:, 1:].reshape(-1, w, w)
+    out_w = out[:, :, 1:].reshape(-1, w, w)
     decoded = self._detokenize_step(tok_params, rep(img_ids), out_w, rep(rel))
     return (out_w,) + windows + (decoded,)
 
@@ -361,19 +375,21 @@ class Editor:
     return (images, guides, masks, labels, strength, int(num_samples),
             image_tokens)
 
-  def _composite(self, images, decoded, pix, ctx_off, cw, num_samples,
-                 feather):
-    """Decoded context windows pasted and blended into the inputs."""
+  def _composite(self, images, decoded, pix, ctx_off, feather):
+    """Decoded context windows pasted and blended into the inputs.
+
+    decoded: per edit, float [S, cw * f, cw * f, 3] (cw may differ).
+    Returns (float32 [N, S, H, W, 3], weights float32 [N, H, W]).
+    """
     f = self.model.factor
-    canvas = np.repeat(images, num_samples, axis=0).copy()
-    for b in range(len(canvas)):
-      r, c = ctx_off[b // num_samples] * f
-      canvas[b, r:r + cw * f, c:c + cw * f] = decoded[b]
     weights = np.stack([compositing.feather_mask(p, feather) for p in pix])
-    result = compositing.composite(
-        np.repeat(images, num_samples, axis=0), canvas,
-        np.repeat(weights, num_samples, axis=0))
-    return result, weights
+    out = []
+    for image, dec, (r, c), wt in zip(images, decoded, ctx_off * f, weights):
+      canvas = np.repeat(image[None], len(dec), axis=0)
+      size = dec.shape[1]
+      canvas[:, r:r + size, c:c + size] = dec
+      out.append(compositing.composite(image, canvas, wt))
+    return np.stack(out), weights
 
   # ------------------------------------------------------------------ API
   def edit(self, images, guides, masks: Sequence[Any] | None = None,
@@ -389,7 +405,9 @@ class Editor:
         a mask, the edited pixels are those where guide != image (8-bit).
       labels: class label (int, or one per edit).
       strength: float in [0, 1] (or one per edit); ignored by inpaint.
-      seed: PRNG seed (same seed -> same output).
+      seed: PRNG seed, int or one per edit. An edit's samples depend only on
+        its own inputs, seed, strength, label, num_samples and options, not
+        on the other edits of the batch.
       num_samples: samples per edit.
       options: EditOptions.
       image_tokens: optional int32 [N, side, side] tokens of `images` from
@@ -417,36 +435,60 @@ class Editor:
                     for i, g, mk in zip(images, guides, masks)])
     edit = np.stack([guidance.token_mask(p, m.factor, opts.dilation)
                      for p in pix])
-    w, cw, win_off, ctx_off = self._windows(edit, opts)
+    ws, cws, win_off, ctx_off = self._windows(edit, opts)
+    seeds = np.atleast_1d(np.asarray(seed))
+    if seeds.ndim != 1 or len(seeds) not in (1, n) or not np.issubdtype(
+        seeds.dtype, np.integer):
+      raise ValueError(f"seed must be an int or {n} ints, got {seed!r}.")
+    seeds = np.broadcast_to(seeds, (n,))
+    key_data = np.stack([np.asarray(jax.random.key_data(jax.random.key(
+        int(sd)))) for sd in seeds])
     prepared = self.cached(("prepare", opts.method, opts.method_options),
                            lambda: sampler.prepare(self, opts.method_options))
     t1 = time.perf_counter()
-    sig = (opts, w, cw, num_samples, images.shape, image_tokens is None)
-    compiled = sig not in self._seen
-    self._seen.add(sig)
-    out = self._core(opts, w, cw, num_samples, m.tokenizer_params,
-                     m.transformer_params, jnp.asarray(images),
-                     jnp.asarray(guides),
-                     None if image_tokens is None else jnp.asarray(
-                         image_tokens), jnp.asarray(edit),
-                     jnp.asarray(labels), jnp.asarray(strength),
-                     jax.random.key(seed), jnp.asarray(win_off),
-                     jnp.asarray(ctx_off), prepared)
-    out_w, orig_w, guide_w, edit_w, decoded = jax.device_get(out)
+    # Edits run in groups of equal window sides (one compiled program each);
+    # each edit's samples depend only on its own inputs and seed.
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, key in enumerate(zip(ws.tolist(), cws.tolist())):
+      groups.setdefault(key, []).append(i)
+    per_item = [None] * n
+    compiled = False
+    for (w, cw), idx in groups.items():
+      sig = (opts, w, cw, num_samples, len(idx), image_tokens is None)
+      compiled |= sig not in self._seen
+      self._seen.add(sig)
+      out = self._core(opts, w, cw, num_samples, m.tokenizer_params,
+                       m.transformer_params, jnp.asarray(images[idx]),
+                       jnp.asarray(guides[idx]),
+                       None if image_tokens is None else jnp.asarray(
+                           image_tokens[idx]), jnp.asarray(edit[idx]),
+                       jnp.asarray(labels[idx]), jnp.asarray(strength[idx]),
+                       jnp.asarray(key_data[idx]), jnp.asarray(win_off[idx]),
+                       jnp.asarray(ctx_off[idx]), prepared)
+      out_w, orig_w, guide_w, edit_w, decoded = jax.device_get(out)
+      out_w = out_w.reshape(len(idx), num_samples, w, w)
+      decoded = decoded.reshape((len(idx), num_samples) + decoded.shape[1:])
+      for k, i in enumerate(idx):
+        per_item[i] = (out_w[k], orig_w[k], guide_w[k], edit_w[k], decoded[k])
     t2 = time.perf_counter()
-    result, weights = self._composite(images, decoded, pix, ctx_off, cw,
-                                      num_samples, opts.feather)
+    result, weights = self._composite(images, [p[4] for p in per_item], pix,
+                                      ctx_off, opts.feather)
     t3 = time.perf_counter()
-    size = m.image_size
+    field = lambda j: _stack_or_list([p[j] for p in per_item])
     return EditResult(
-        images=result.reshape(n, num_samples, size, size, 3),
-        tokens=np.asarray(out_w).reshape(n, num_samples, w, w),
-        original_tokens=np.asarray(orig_w), guide_tokens=np.asarray(guide_w),
-        edit_tokens=np.asarray(edit_w), window_offsets=win_off,
+        images=result, tokens=field(0), original_tokens=field(1),
+        guide_tokens=field(2), edit_tokens=field(3), window_offsets=win_off,
         pixel_masks=pix, feather_weights=weights,
         timings=dict(prepare=t1 - t0, device=t2 - t1, composite=t3 - t2,
                      total=t3 - t0),
         compiled=compiled)
+
+
+def _stack_or_list(arrays: list[np.ndarray]):
+  """One array when the shapes agree, else the list (mixed window sides)."""
+  if len({a.shape for a in arrays}) == 1:
+    return np.stack(arrays)
+  return arrays
 
 
 def with_hint_embedding(model: model_lib.MaskGIT,

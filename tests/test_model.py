@@ -98,5 +98,6 @@ def test_feather_mask_values():
   mask = np.zeros((9, 9), bool)
   mask[4, 4] = True
   w = compositing.feather_mask(mask, 2)
-  assert w[4, 4] == 1 and w[3, 3] == pytest.approx(2 / 3)
+  # Euclidean distance: the diagonal neighbour is sqrt(2) px away.
+  assert w[4, 4] == 1 and w[3, 3] == pytest.approx(1 - np.sqrt(2) / 3)
   assert w[2, 4] == pytest.approx(1 / 3) and w[1, 4] == 0

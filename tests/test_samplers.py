@@ -194,3 +194,18 @@ def test_new_method_plugs_in(editors, inputs):
       e[0], res.guide_tokens[0], res.original_tokens[0]))
   kept = (res.tokens[1, 0] == res.guide_tokens[1]) & e[1]
   assert 0 < kept.sum() < e[1].sum()
+
+
+def test_cached_image_tokens(editors, inputs):
+  """edit(image_tokens=encode(images)) skips the image encode, same result."""
+  ed = editors[0]
+  opts = editor_lib.EditOptions(method="sdedit", **OPTS)
+  ref = ed.edit(*inputs, labels=1, strength=0.5, seed=3, options=opts)
+  tokens = ed.encode(inputs[0])
+  assert tokens.shape == (2, ed.model.side, ed.model.side)
+  res = ed.edit(*inputs, labels=1, strength=0.5, seed=3, options=opts,
+                image_tokens=tokens)
+  np.testing.assert_array_equal(res.original_tokens, ref.original_tokens)
+  np.testing.assert_array_equal(res.images, ref.images)
+  with pytest.raises(ValueError, match="image_tokens"):
+    ed.edit(*inputs, image_tokens=tokens[:1])
