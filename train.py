@@ -7,7 +7,6 @@
 Running again with the same --workdir resumes exactly. See docs/training.md.
 """
 
-import os
 import sys
 
 from absl import app
@@ -18,6 +17,7 @@ from ml_collections import config_flags
 
 from maskgit import runtime
 from maskgit.training import ConfigError
+from maskgit.training import distributed
 from maskgit.training import loop
 
 _CONFIG = config_flags.DEFINE_config_file(
@@ -26,10 +26,20 @@ _CONFIG = config_flags.DEFINE_config_file(
 _WORKDIR = flags.DEFINE_string("workdir", None,
                                "Checkpoints, metrics, samples and export.")
 _DISTRIBUTED = flags.DEFINE_enum(
-    "distributed", "auto", ["auto", "on", "off"],
-    "Call jax.distributed.initialize(): 'auto' when the environment names a "
-    "coordinator (JAX_COORDINATOR_ADDRESS / JAX_NUM_PROCESSES > 1); 'on' for "
-    "TPU pods and SLURM, where jax finds the cluster itself.")
+    "distributed", "auto", list(distributed.MODES),
+    "Multi-host: call jax.distributed.initialize(). 'auto': when a "
+    "coordinator is given (flags below or JAX_COORDINATOR_ADDRESS, "
+    "JAX_NUM_PROCESSES, JAX_PROCESS_ID) or a multi-process SLURM / TPU pod "
+    "environment is detected; 'on': always (JAX detects the cluster when no "
+    "coordinator is given); 'off': never.")
+_COORDINATOR = flags.DEFINE_string(
+    "coordinator_address", None,
+    "host:port of process 0 (default: $JAX_COORDINATOR_ADDRESS).")
+_NUM_PROCESSES = flags.DEFINE_integer(
+    "num_processes", None, "Processes in the job (default: "
+    "$JAX_NUM_PROCESSES).")
+_PROCESS_ID = flags.DEFINE_integer(
+    "process_id", None, "This process's index (default: $JAX_PROCESS_ID).")
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -41,13 +51,12 @@ def _quiet_orbax(record) -> bool:
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  # Multi-host (several processes): the cluster environment provides the
-  # coordinator; a single-host run must not call initialize.
-  env_multi = "JAX_COORDINATOR_ADDRESS" in os.environ or int(
-      os.environ.get("JAX_NUM_PROCESSES", "1")) > 1
-  if _DISTRIBUTED.value == "on" or (_DISTRIBUTED.value == "auto" and
-                                    env_multi):
-    jax.distributed.initialize()
+  try:
+    distributed.initialize(
+        _DISTRIBUTED.value, coordinator_address=_COORDINATOR.value,
+        num_processes=_NUM_PROCESSES.value, process_id=_PROCESS_ID.value)
+  except ConfigError as e:
+    sys.exit(f"train.py: config error: {e}")
   logging.get_absl_handler().addFilter(_quiet_orbax)
   config = _CONFIG.value
   runtime.enable_compilation_cache(config.compilation_cache)

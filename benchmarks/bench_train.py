@@ -4,11 +4,14 @@ CPU throughput of the tiny recipes.
   python benchmarks/bench_train.py memory   # -> results/train_memory.json
   python benchmarks/bench_train.py speed    # -> results/train_speed.json
 
-Memory: `jit(train_step).lower(ShapeDtypeStructs).compile().memory_analysis()`
-of the 24-layer ImageNet-256 transformer self-conditioning step (scan + remat,
-both rounds, AdamW update, donated state) on one device of the current backend;
-nothing big is allocated. "peak_estimate" = arguments + outputs + temporaries
-- aliased (donated) bytes.
+Memory: `jit(...).lower(ShapeDtypeStructs).compile().memory_analysis()` of the
+whole ImageNet-256 self-conditioning loop step (tokenization of image and
+guide by the frozen VQGAN, 24-layer transformer with scan + remat, both
+rounds, AdamW update, donated state) on one device of the current backend,
+at batch 64 and 256, before (separate whole-batch tokenization jit, the old
+loop) and after (one program, chunked tokenization); nothing big is
+allocated. "peak_estimate" = arguments + outputs + temporaries - aliased
+(donated) bytes.
 
 Speed: full loop iterations (synthetic host batch, stroke simulation where the
 recipe uses it, tokenization, train step) of the tiny presets on this CPU,
@@ -32,7 +35,10 @@ from configs import guidance_kernel  # pylint: disable=g-import-not-at-top
 from configs import selfcond  # pylint: disable=g-import-not-at-top
 from configs import tokenizer  # pylint: disable=g-import-not-at-top
 from configs import transformer  # pylint: disable=g-import-not-at-top
+from maskgit.nets import vqgan  # pylint: disable=g-import-not-at-top
+from maskgit.training import checkpointing  # pylint: disable=g-import-not-at-top
 from maskgit.training import data as data_lib  # pylint: disable=g-import-not-at-top
+from maskgit.training import optim  # pylint: disable=g-import-not-at-top
 from maskgit.training import loop  # pylint: disable=g-import-not-at-top
 from maskgit.training import sharding  # pylint: disable=g-import-not-at-top
 
@@ -46,42 +52,98 @@ def _env():
           "machine": platform.machine()}
 
 
-def memory(batches=(8, 32, 64, 256), dtypes=("float32", "bfloat16")):
+def _analysis(compiled) -> dict[str, float]:
+  m = compiled.memory_analysis()
+  row = {"argument_gb": m.argument_size_in_bytes / GB,
+         "output_gb": m.output_size_in_bytes / GB,
+         "temp_gb": m.temp_size_in_bytes / GB,
+         "alias_gb": m.alias_size_in_bytes / GB}
+  row["peak_estimate_gb"] = (row["argument_gb"] + row["output_gb"]
+                             + row["temp_gb"] - row["alias_gb"])
+  return row
+
+
+def _abstract(tree, sharding_):
+  return jax.tree.map(
+      lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharding_),
+      tree)
+
+
+def _old_step(trainer):
+  """The loop before issue 17: a train step on already-tokenized batches."""
+  def step(state, frozen, batch):
+    grads, metrics = optim.accumulate(
+        trainer.recipe.grad_fn, state.params, batch, state.step_key(),
+        int(trainer.config.optim.grad_accum_steps), frozen, state.step)
+    return state.apply_gradients(grads), metrics
+  return step
+
+
+def memory(batches=(64, 256), dtype="float32", prepare_batch=16):
+  """Whole-loop compiled memory, ImageNet-256 selfcond, one device.
+
+  'after' (this loop): ONE jitted program per step = chunked tokenization of
+  image and guide (prepare_batch images per device at a time) + both
+  self-conditioning rounds + AdamW. Its peak is the loop's device peak
+  (the host batch in flight is its argument).
+  'before' (the old loop): a separate jit tokenized the whole global batch,
+  then the train step ran on tokens. Its device peak is the larger of
+  (tokenization peak + the resident train state) and the step's peak.
+  """
   rows = []
   mesh = sharding.make_mesh((("data", 1), ("fsdp", 1)), jax.devices()[:1])
-  # The grid, then one contrast row: batch 64 f32 with remat off.
-  runs = [(d, b, True) for d in dtypes for b in batches]
-  runs.append(("float32", 64, False))
-  for dtype, b, remat in runs:
+  repl = sharding.replicated(mesh)
+  for b in batches:
     c = selfcond.get_config("imagenet256")
     c.batch_size = b
+    c.prepare_batch = prepare_batch
     c.model.transformer.dtype = dtype
-    c.model.transformer.remat = remat
     trainer = loop.Trainer(c, mesh=mesh)
-    state = jax.tree.map(
-        lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
-        trainer.abstract_state, trainer.state_shardings)
-    seq = trainer.recipe.tr_cfg.seq_len
+    state = checkpointing.abstract_with_shardings(trainer.abstract_state,
+                                                  trainer.state_shardings)
+    state_gb = sum(x.size * x.dtype.itemsize
+                   for x in jax.tree.leaves(trainer.abstract_state)) / GB
+    tok_cfg = trainer.recipe.tok_cfg
+    frozen = {"tokenizer": _abstract(jax.eval_shape(
+        lambda k: vqgan.init_params(tok_cfg, k, 256)["params"],
+        jax.random.key(0)), repl)}
+    frozen_sh = jax.tree.map(lambda x: x.sharding, frozen)
     bs = trainer.batch_sharding
-    batch = {k: jax.ShapeDtypeStruct((b, seq), jnp.int32, sharding=bs)
-             for k in ("tokens", "guide_tokens")}
+    raw = {"image": jax.ShapeDtypeStruct((b, 256, 256, 3), jnp.float32,
+                                         sharding=bs),
+           "guide": jax.ShapeDtypeStruct((b, 256, 256, 3), jnp.float32,
+                                         sharding=bs),
+           "label": jax.ShapeDtypeStruct((b,), jnp.int32, sharding=bs)}
+    seq = trainer.recipe.tr_cfg.seq_len
+    tokens = {k: jax.ShapeDtypeStruct((b, seq), jnp.int32, sharding=bs)
+              for k in ("tokens", "guide_tokens")}
+    # Before: whole-batch tokenization jit + the step on tokens.
     t0 = time.perf_counter()
-    compiled = trainer.train_step_fn(frozen_shardings={}).lower(
-        state, {}, batch).compile()
-    secs = time.perf_counter() - t0
-    m = compiled.memory_analysis()
-    row = {"batch": b, "dtype": dtype, "remat": remat,
-           "argument_gb": m.argument_size_in_bytes / GB,
-           "output_gb": m.output_size_in_bytes / GB,
-           "temp_gb": m.temp_size_in_bytes / GB,
-           "alias_gb": m.alias_size_in_bytes / GB,
-           "compile_s": secs}
-    row["peak_estimate_gb"] = (row["argument_gb"] + row["output_gb"]
-                               + row["temp_gb"] - row["alias_gb"])
+    prep = _analysis(jax.jit(trainer.recipe.prepare, out_shardings=bs).lower(
+        frozen, raw).compile())
+    step = _analysis(jax.jit(
+        _old_step(trainer), in_shardings=(trainer.state_shardings, frozen_sh,
+                                          bs),
+        donate_argnums=(0,)).lower(state, frozen, tokens).compile())
+    before = {"tokenize": prep, "step": step,
+              "loop_peak_gb": max(prep["peak_estimate_gb"] + state_gb,
+                                  step["peak_estimate_gb"]),
+              "compile_s": time.perf_counter() - t0}
+    # After: one program.
+    t0 = time.perf_counter()
+    after = _analysis(trainer.train_step_fn(frozen_shardings=frozen_sh).lower(
+        state, frozen, raw).compile())
+    after["loop_peak_gb"] = after["peak_estimate_gb"]
+    after["compile_s"] = time.perf_counter() - t0
+    row = {"batch": b, "dtype": dtype, "prepare_batch": prepare_batch,
+           "state_gb": state_gb, "before": before, "after": after}
     print(json.dumps(row), flush=True)
     rows.append(row)
-  return {"what": "ImageNet-256 selfcond train step (24 layers, scan+remat, "
-                  "two rounds, AdamW), compiled memory_analysis, 1 device",
+  return {"what": "ImageNet-256 selfcond training loop (tokenize image + "
+                  "guide, 24 layers scan+remat, two rounds, AdamW), compiled "
+                  "memory_analysis, 1 device; before = separate whole-batch "
+                  "tokenization jit + step, after = one fused step with "
+                  "chunked tokenization",
           "targets_gb": {"64": 10, "256": 40}, "env": _env(), "rows": rows}
 
 

@@ -22,9 +22,4 @@ def get_config(preset: str = "imagenet256"):
   c.guidance = dict(
       **train_common.stroke_fields(),
   )
-  if preset == "tiny":
-    c.guidance.stroke_resolution = 0  # 32 px images: simulate at full size.
-    c.optim.learning_rate = 1e-2
-    c.optim.warmup_steps = 1
-    c.num_steps = 4
-  return c
+  return train_common.finish(c, preset or "imagenet256")

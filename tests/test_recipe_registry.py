@@ -51,7 +51,7 @@ def test_registry_errors_are_clear():
     recipe_lib.register("x")(object)
 
 
-def test_maskgit_never_imports_maskgit_edit():
+def test_maskgit_imports_neither_maskgit_edit_nor_configs():
   bad = []
   for path in sorted((ROOT / "maskgit").rglob("*.py")):
     for node in ast.walk(ast.parse(path.read_text())):
@@ -61,5 +61,22 @@ def test_maskgit_never_imports_maskgit_edit():
       elif isinstance(node, ast.ImportFrom) and node.module:
         mods = [node.module]
       bad += [f"{path.relative_to(ROOT)}: {m}" for m in mods
-              if m.split(".")[0] in ("maskgit_edit",)]
+              if m.split(".")[0] in ("maskgit_edit", "configs")]
   assert not bad, bad
+
+
+def test_one_module_per_model_holds_its_presets():
+  from configs import selfcond  # pylint: disable=g-import-not-at-top
+  from configs import train_common  # pylint: disable=g-import-not-at-top
+  from maskgit import presets  # pylint: disable=g-import-not-at-top
+  assert presets.names() == ("imagenet256", "imagenet512", "emoji", "tiny")
+  assert train_common.TRAIN_PRESETS == ("imagenet256", "emoji", "tiny")
+  for path in (ROOT / "configs").glob("*.py"):  # No per-model branches left.
+    if path.name not in ("edit.py", "generate.py"):
+      assert 'preset == "' not in path.read_text(), path.name
+  c = selfcond.get_config("emoji")  # Recipe defaults, then the preset's.
+  assert (c.batch_size, c.optim.learning_rate, c.model.image_size) == (
+      256, 3e-4, 64)
+  with pytest.raises(ValueError, match="Unknown training preset "
+                     "'imagenet512'; choose one of imagenet256, emoji, tiny"):
+    selfcond.get_config("imagenet512")

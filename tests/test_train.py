@@ -3,6 +3,7 @@
 import json
 import os
 import pathlib
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from configs import transformer as transformer_config
 from maskgit import checkpoints
 from maskgit.data.folder import build_folder_dataset
+from maskgit.training import checkpointing
 from maskgit.training import loop
 from maskgit.training import optim
 from maskgit.training import transformer as transformer_recipe
@@ -78,20 +80,102 @@ def test_stop_and_resume_reproduces_losses(folder_dataset, tmp_path):
   assert json.loads(lines[-1])["step"] == 6
 
 
-class _NanAfter2(transformer_recipe.TransformerRecipe):
+class _Diverge(transformer_recipe.TransformerRecipe):
+  """Diverges at optimiser step `at` (0-based): NaN loss or NaN gradients."""
+
+  at, how = 3, "loss"
 
   def loss_fn(self, params, frozen, batch, rng, step, train):
     loss, m = super().loss_fn(params, frozen, batch, rng, step, train)
-    return jnp.where(step >= 2, jnp.nan, loss), m
+    if self.how == "loss":
+      loss = jnp.where(step >= self.at, jnp.nan, loss)
+    return loss, m
+
+  def grad_fn(self, params, batch, rng, frozen, step):
+    grads, m = super().grad_fn(params, batch, rng, frozen, step)
+    if self.how == "grads":  # Finite loss, NaN update of this very step.
+      grads = jax.tree.map(lambda g: jnp.where(step == self.at, jnp.nan, g),
+                           grads)
+    return grads, m
+
+
+def _diverging_run(tmp_path, at, how, match):
+  c = transformer_config.get_config("tiny")
+  c.eval_every = c.sample_every = 0
+  c.num_steps = 6
+  recipe = _Diverge(c)
+  recipe.at, recipe.how = at, how
+  with pytest.raises(FloatingPointError, match=match):
+    loop.train_and_evaluate(c, str(tmp_path), recipe=recipe)
+  ckpts = sorted(int(d) for d in os.listdir(tmp_path / "checkpoints")
+                 if d.isdigit())
+  # Whatever is left loads with finite weights that give a finite loss.
+  trainer = loop.Trainer(c)
+  mgr = checkpointing.manager(str(tmp_path), c)
+  state, _, _ = checkpointing.restore(mgr, ckpts[-1], checkpointing
+                                      .abstract_with_shardings(
+                                          trainer.abstract_state,
+                                          trainer.state_shardings))
+  mgr.close()
+  assert all(np.isfinite(np.asarray(x)).all()
+             for x in jax.tree.leaves(state.params))
+  return ckpts
 
 
 def test_nan_loss_stops_naming_the_step_and_keeps_checkpoint(tmp_path):
+  # Loss of the weights after step 3 is NaN (reported at step 4): the
+  # checkpoint of step 2 stays, nothing of step 4 is saved.
+  assert _diverging_run(tmp_path, 3, "loss", r"Loss is nan at step 4.*"
+                        r"checkpoint \(step 2\)")[-1] == 2
+
+
+def test_divergence_on_a_save_step_never_becomes_the_latest_checkpoint(
+    tmp_path):
+  # The update of step 4 (a save step) makes the parameters NaN while its
+  # loss is still finite: step 4 is not saved.
+  ckpts = _diverging_run(tmp_path / "a", 3, "grads", r"updated parameters "
+                         r"are not finite at step 4.*checkpoint \(step 2\)")
+  assert ckpts[-1] == 2
+  # The weights saved at step 4 give a NaN loss at step 5: the checkpoint of
+  # step 4 is deleted, step 2 is the one a rerun resumes from.
+  assert _diverging_run(tmp_path / "b", 4, "loss", r"Loss is nan at step 5.*"
+                        r"checkpoint \(step 2\)")[-1] == 2
+
+
+def test_resume_after_a_kill_logs_each_step_once_and_warns_on_new_schedule(
+    tmp_path, caplog):
   c = transformer_config.get_config("tiny")
   c.eval_every = c.sample_every = 0
-  with pytest.raises(FloatingPointError, match=r"Loss is nan at step 3.*"
-                     r"checkpoint \(step 2\)"):
-    loop.train_and_evaluate(c, str(tmp_path), recipe=_NanAfter2(c))
-  assert sorted(os.listdir(tmp_path / "checkpoints"))[-1] == "2"
+  c.num_steps = 6
+
+  def crash_at_4(step, loss):
+    del loss
+    if step == 4:  # Step 3 is logged, the last checkpoint is step 2.
+      raise KeyboardInterrupt
+
+  with pytest.raises(KeyboardInterrupt):
+    loop.train_and_evaluate(c, str(tmp_path), on_step=crash_at_4)
+  first = loop.train_and_evaluate(c, str(tmp_path))
+  assert first["warning"] is None and sorted(first["losses"]) == [3, 4, 5, 6]
+  steps = [json.loads(l)["step"]
+           for l in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+  assert steps == [1, 2, 3, 4, 5, 6]
+  c.num_steps = 8
+  c.optim.learning_rate = 2e-3
+  second = loop.train_and_evaluate(c, str(tmp_path))
+  assert second["warning"] == (
+      "Resuming at step 6 with a changed learning-rate schedule (num_steps "
+      "6 -> 8; optim.learning_rate 0.001 -> 0.002): later steps follow the "
+      "new schedule.")
+  assert sum(second["warning"] in r.getMessage() for r in caplog.records) == 1
+
+
+def test_docs_python_snippets_import():
+  text = (ROOT / "docs" / "training.md").read_text()
+  imports = re.findall(r"from maskgit[\w.]* import \w+", text)
+  assert imports
+  for line in imports:
+    exec(line, {})  # pylint: disable=exec-used
 
 
 def test_gradient_accumulation_averages_microbatches():

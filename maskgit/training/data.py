@@ -27,22 +27,30 @@ Batch = dict[str, np.ndarray]
 
 
 class SyntheticIterator:
-  """Smooth random images: 4x4 noise upsampled, plus a label-coloured tint."""
+  """Smooth random images: 4x4 noise upsampled, plus a label-coloured tint.
+
+  Batch s is made whole from (seed, s) and each process takes its slice, so
+  the global batch does not depend on the number of processes.
+  """
 
   def __init__(self, *, local_batch: int, image_size: int, num_classes: int,
-               seed: int, process_index: int = 0):
+               seed: int, process_index: int = 0, process_count: int = 1):
     self._b, self._s, self._c = local_batch, image_size, max(1, num_classes)
     self._seed, self._proc = int(seed), int(process_index)
+    self._nproc = int(process_count)
     self._next = 0
 
   def __iter__(self):
     return self
 
   def __next__(self) -> Batch:
-    rng = np.random.default_rng([self._seed, self._proc, self._next])
+    rng = np.random.default_rng([self._seed, self._next])
     self._next += 1
-    labels = rng.integers(0, self._c, size=(self._b,)).astype(np.int32)
-    coarse = rng.uniform(0, 1, size=(self._b, 4, 4, 3))
+    n = self._b * self._nproc
+    labels = rng.integers(0, self._c, size=(n,)).astype(np.int32)
+    coarse = rng.uniform(0, 1, size=(n, 4, 4, 3))
+    mine = slice(self._proc * self._b, (self._proc + 1) * self._b)
+    labels, coarse = labels[mine], coarse[mine]
     reps = max(1, self._s // 4)
     img = np.repeat(np.repeat(coarse, reps, 1), reps, 2)[:, :self._s, :self._s]
     tint = (labels[:, None, None, None] % 3 == np.arange(3)).astype(np.float64)
@@ -50,13 +58,18 @@ class SyntheticIterator:
     return {"image": img.astype(np.float32), "label": labels}
 
   def get_state(self) -> bytes:
-    return json.dumps({"next": self._next, "seed": self._seed}).encode()
+    return json.dumps({"next": self._next, "seed": self._seed,
+                       "process": [self._proc, self._nproc]}).encode()
 
   def set_state(self, state: bytes) -> None:
     d = json.loads(state)
     if d["seed"] != self._seed:
       raise ValueError(f"Synthetic data state has seed {d['seed']}, "
                        f"config has {self._seed}.")
+    if list(d.get("process", [self._proc, self._nproc])) != [self._proc,
+                                                              self._nproc]:
+      raise ValueError(f"Synthetic data state of process {d['process']} "
+                       f"restored by process [{self._proc}, {self._nproc}].")
     self._next = int(d["next"])
 
 
@@ -75,7 +88,8 @@ def train_iterator(config, image_size: int, num_classes: int):
   if d.source == "synthetic":
     return SyntheticIterator(local_batch=local, image_size=image_size,
                              num_classes=num_classes, seed=config.seed,
-                             process_index=jax.process_index())
+                             process_index=jax.process_index(),
+                             process_count=jax.process_count())
   if d.source == "npz":
     from maskgit.data import arrays  # pylint: disable=g-import-not-at-top
     images, labels = _load_npz(d.dataset, d.train_split)
@@ -122,7 +136,8 @@ def eval_batches(config, image_size: int, num_classes: int,
   if d.source == "synthetic":
     it = SyntheticIterator(local_batch=local, image_size=image_size,
                            num_classes=num_classes, seed=config.seed + 1_000_003,
-                           process_index=jax.process_index())
+                           process_index=jax.process_index(),
+                           process_count=jax.process_count())
   elif d.source == "npz":
     from maskgit.data import arrays  # pylint: disable=g-import-not-at-top
     images, labels = _load_npz(d.dataset, d.eval_split)
