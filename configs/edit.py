@@ -56,12 +56,20 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   c.patch_local = False  # Transformer + tokenizer on a window around E.
   c.window_margin = 1  # Tokens of transformer context around E.
   c.decoder_margin = 1  # Tokens of tokenizer context around the window.
-  c.kernel = "appearance"  # self_fixed kernel: appearance or codebook.
-  c.self_form = "poe"  # self_fixed: poe (product of experts) or pilot.
-  c.guidance_scale = 1.0  # Product-of-experts lambda at strength 0.5.
-  c.appearance_sigma = 0.1  # Appearance kernel colour tolerance.
-  c.appearance_res = 2  # Low-res appearance grid per token.
-  c.remask = True  # sdedit: unlikely guide tokens may be re-masked.
+  # ---- Each method's own options: a sub-section named after the method
+  # (maskgit_edit/samplers/<method>.py, class Options; docs/editing.md).
+  # Methods without options (inpaint, context, selfcond) have no section.
+  c.self_fixed = ml_collections.ConfigDict()
+  c.self_fixed.kernel = "appearance"  # appearance or codebook.
+  c.self_fixed.form = "poe"  # poe (product of experts) or pilot.
+  c.self_fixed.scale = 1.0  # Product-of-experts lambda at strength 0.5.
+  c.self_fixed.sigma = 0.1  # Appearance kernel colour tolerance.
+  c.self_fixed.res = 2  # Low-res appearance grid per token.
+  c.self_learned = ml_collections.ConfigDict()
+  c.self_learned.form = "poe"  # poe or pilot (kernel: c.kernel_path).
+  c.self_learned.scale = 1.0
+  c.sdedit = ml_collections.ConfigDict()
+  c.sdedit.remask = True  # Unlikely guide tokens may be re-masked.
   # ---- Sweep: non-empty lists run every method x strength in one process
   # (each method compiles once per shape; strengths never recompile).
   c.sweep = ml_collections.ConfigDict()

@@ -179,15 +179,7 @@ def load_item(item: Item, size: int, resize: bool):
 
 
 def options_from_config(config, method: str) -> editor_lib.EditOptions:
-  return editor_lib.EditOptions(
-      method=method, num_iter=config.num_iter, start_iter=config.start_iter,
-      choice_temperature=config.choice_temperature, schedule=config.schedule,
-      dilation=config.dilation, feather=config.feather,
-      patch_local=config.patch_local, window_margin=config.window_margin,
-      decoder_margin=config.decoder_margin, kernel=config.kernel,
-      self_form=config.self_form, guidance_scale=config.guidance_scale,
-      appearance_sigma=config.appearance_sigma,
-      appearance_res=config.appearance_res, remask=config.remask).validate()
+  return editor_lib.options_from_config(config, method)
 
 
 def _as_list(value) -> list:

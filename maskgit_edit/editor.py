@@ -1,18 +1,32 @@
 """Python API for guided editing on a loaded MaskGIT.
 
     from maskgit_edit import editor as editor_lib
+    from maskgit_edit.samplers import sdedit
     ed = editor_lib.Editor(model)                     # model: maskgit MaskGIT
     res = ed.edit(images, guides, masks=None, labels=207, strength=0.5,
                   seed=0, num_samples=4,
-                  options=editor_lib.EditOptions(method="sdedit"))
+                  options=editor_lib.EditOptions(
+                      method="sdedit",
+                      method_options=sdedit.Options(remask=True)))
     res.images                                        # [N, S, H, W, 3]
+    tokens = ed.encode(images)     # cache an image's tokens (e.g. a session)
+    ed.edit(images, guides, image_tokens=tokens, ...)  # skips re-encoding
 
-One jitted function per (options, window bucket, batch shape) runs: crop ->
-tokenizer encode (image and guide) -> E and G_E -> guided decode (the one loop
-in `maskgit.decode`) -> tokenizer decode. Strength, labels, seeds and E are
-traced, so sweeping them does not recompile. Pixels are composited host-side
-with a feathered mask: pixels farther than `feather` from an edited pixel are
-bit-identical to the input.
+Every method is a `samplers.Sampler` (maskgit_edit/samplers/); the editor has
+no method-specific code. One jitted function per (options, window bucket,
+batch shape) runs the named steps
+
+  encode (crop; tokenizer on image and guide)  -> `_encode_step`
+  E and G_E in the window                      -> `_window_step`
+  sampler.start -> the one decode loop         -> `_decode_step`
+  (`maskgit.decode`) -> shared invariants
+  tokenizer decode of the window context       -> `_detokenize_step`
+
+then composites host-side (`_composite`). Strength, labels, seeds and E are
+traced, so sweeping them does not recompile. Pixels are composited with a
+feathered mask: pixels farther than `feather` from an edited pixel are
+bit-identical to the input. A sampler's host-side preparation (kernels,
+appearance tables) runs once per (Editor, options) and is cached.
 
 Patch-local mode (`EditOptions.patch_local`): the transformer runs on
 [class token + a square window of tokens covering E plus a margin] with the
@@ -27,7 +41,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import jax
 import jax.numpy as jnp
@@ -49,7 +63,7 @@ class EditOptions:
   """Static edit settings (hashable: part of the jit cache key).
 
   Attributes:
-    method: one of samplers.METHODS.
+    method: a registered method (`samplers.names()`).
     num_iter: schedule length T.
     start_iter: first decoding step (the pilot and box editing use 2).
     choice_temperature: Gumbel temperature of the re-masking choice.
@@ -60,12 +74,9 @@ class EditOptions:
     window_margin: tokens of transformer context around E (patch-local); the
       window also always covers the feather band.
     decoder_margin: extra tokens of tokenizer context around the window.
-    kernel: self_fixed kernel, 'appearance' or 'codebook'.
-    self_form: self_fixed form, 'poe' (product of experts) or 'pilot'.
-    guidance_scale: lam at strength 0.5 for the 'poe' form.
-    appearance_sigma: colour tolerance of the appearance kernel ([0, 1] units).
-    appearance_res: low-res appearance grid per token (r x r).
-    remask: sdedit lets unrevised guide tokens be re-masked.
+    method_options: the method's own options (an instance of
+      `samplers.get(method).options_class`, e.g. `sdedit.Options(remask=
+      False)`); None = that class's defaults (filled in by `validate`).
   """
   method: str = "sdedit"
   num_iter: int = 12
@@ -77,29 +88,58 @@ class EditOptions:
   patch_local: bool = False
   window_margin: int = 1
   decoder_margin: int = 1
-  kernel: str = "appearance"
-  self_form: str = "poe"
-  guidance_scale: float = 1.0
-  appearance_sigma: float = 0.1
-  appearance_res: int = 2
-  remask: bool = True
+  method_options: Any = None
+
+  @property
+  def sampler(self) -> samplers.Sampler:
+    return samplers.get(self.method)
 
   def validate(self) -> "EditOptions":
-    samplers.check_method(self.method)
+    """Checks every field; returns a copy with `method_options` filled in."""
+    sampler = samplers.get(self.method)
     schedules.validate(self.schedule)
     if not 0 <= self.start_iter < self.num_iter:
       raise ValueError(f"Need 0 <= start_iter < num_iter, got "
                        f"{self.start_iter}, {self.num_iter}.")
-    if self.kernel not in ("appearance", "codebook"):
-      raise ValueError(f"Unknown kernel {self.kernel!r}: 'appearance' or "
-                       "'codebook'.")
-    if self.self_form not in ("poe", "pilot"):
-      raise ValueError(f"Unknown self_form {self.self_form!r}: 'poe' or "
-                       "'pilot'.")
     for name in ("dilation", "feather", "window_margin", "decoder_margin"):
       if getattr(self, name) < 0:
         raise ValueError(f"{name} must be >= 0.")
-    return self
+    mo = self.method_options
+    if mo is None:
+      mo = sampler.options_class()
+    elif not isinstance(mo, sampler.options_class):
+      raise ValueError(
+          f"method_options for {self.method!r} must be a "
+          f"{sampler.options_class.__module__}."
+          f"{sampler.options_class.__qualname__}, got {type(mo).__name__}.")
+    return dataclasses.replace(self, method_options=mo.validate())
+
+
+def options_from_config(config, method: str) -> EditOptions:
+  """Validated EditOptions for `method` from an edit config (configs/edit.py).
+
+  Generic fields come from the top level (config.num_iter, ...); the method's
+  own options from the sub-section named after it (e.g. config.sdedit.remask,
+  config.self_fixed.kernel), defaults for a missing section or key.
+
+  Raises:
+    ValueError: one line for an unknown method, an unknown key in the
+      method's section, or a bad value.
+  """
+  sampler = samplers.get(method)
+  generic = {f.name: config[f.name] for f in dataclasses.fields(EditOptions)
+             if f.name not in ("method", "method_options")}
+  section = config.get(method) if hasattr(config, "get") else None
+  kw = dict(section.to_dict() if hasattr(section, "to_dict")
+            else section or {})
+  valid = [f.name for f in dataclasses.fields(sampler.options_class)]
+  unknown = sorted(set(kw) - set(valid))
+  if unknown:
+    raise ValueError(f"config.{method} has unknown option(s) "
+                     f"{', '.join(unknown)}; valid: "
+                     f"{', '.join(valid) or 'none'}.")
+  return EditOptions(method=method, method_options=sampler.options_class(
+      **kw), **generic).validate()
 
 
 @dataclasses.dataclass
@@ -137,6 +177,15 @@ def bucket(n: int, side: int) -> int:
   return min(side, -(-n // q) * q)
 
 
+def _crop(x_N, off_N2, size: int, scale: int = 1):
+  """Square crops [N, size*scale, size*scale, ...] at offsets * scale."""
+  def one(x, o):
+    start = (o[0] * scale, o[1] * scale) + (0,) * (x.ndim - 2)
+    return jax.lax.dynamic_slice(x, start, (size * scale, size * scale)
+                                 + x.shape[2:])
+  return jax.vmap(one)(x_N, off_N2)
+
+
 class Editor:
   """Guided editing on a MaskGIT model (see module docstring)."""
 
@@ -144,32 +193,25 @@ class Editor:
     """Wraps `model`; `kernel_path`: .npy [C, C] kernel for self_learned."""
     self.model = model
     self.kernel_path = kernel_path
-    self._learned = None
-    self._code_app = {}
+    self._cache = {}
     self._seen = set()
 
   __hash__ = object.__hash__
 
   # ------------------------------------------------------------- helpers
-  def learned_kernel(self) -> np.ndarray:
-    if self._learned is None:
-      self._learned = guidance.load_learned_kernel(
-          self.kernel_path, self.model.tokenizer_config.num_codes)
-    return self._learned
+  def cached(self, key, compute: Callable[[], Any]) -> Any:
+    """`compute()` once per key for this Editor (samplers' preparation)."""
+    if key not in self._cache:
+      self._cache[key] = compute()
+    return self._cache[key]
 
-  def code_appearance(self, res: int) -> np.ndarray:
-    """float32 [C, res*res*3]: each code decoded alone, average-pooled."""
-    if res not in self._code_app:
-      f = self.model.factor
-      if f % res:
-        raise ValueError(f"appearance_res {res} must divide the patch size "
-                         f"{f}.")
-      c = self.model.tokenizer_config.num_codes
-      ids = np.arange(c, dtype=np.int32)[:, None, None]
-      pix = self.model.decode_tokens(ids)
-      app = guidance.pool_patches(jnp.clip(pix, 0, 1), f, res)
-      self._code_app[res] = np.asarray(app).reshape(c, -1)
-    return self._code_app[res]
+  def encode(self, images) -> np.ndarray:
+    """Image tokens int32 [N, side, side] of float [N, S, S, 3] images.
+
+    Pass them to `edit(..., image_tokens=...)` to skip re-encoding an image
+    that is edited several times.
+    """
+    return np.asarray(self.model.encode(images), np.int32)
 
   def _windows(self, edit_Nhw: np.ndarray, opts: EditOptions):
     """Static window sides (w, cw) and per-edit offsets [N, 2] for both."""
@@ -197,117 +239,93 @@ class Editor:
                   int(np.clip(left - opts.decoder_margin, 0, side - cw))))
     return w, cw, np.asarray(win, np.int32), np.asarray(ctx, np.int32)
 
-  # --------------------------------------------------------- jitted core
-  @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
-  def _core(self, opts: EditOptions, w: int, cw: int, num_samples: int,
-            tok_params, tr_params, images, guides, edit_Nhw, labels_N,
-            strength_N, key, win_off, ctx_off, extra):
+  # --------------------------------------------------------- jitted steps
+  def _encode_step(self, cw, tok_params, images, guides, image_tokens,
+                   ctx_off):
+    """Image and guide tokens [N, cw, cw] in the context window."""
+    f = self.model.factor
+    pix = [_crop(guides, ctx_off, cw, f)]
+    if image_tokens is None:
+      pix.insert(0, _crop(images, ctx_off, cw, f))
+    ids = self.model.tokenizer.apply(
+        {"params": tok_params}, jnp.concatenate(pix),
+        method=vqgan.VQGAN.encode_ids)
+    if image_tokens is None:
+      return jnp.split(ids, 2)
+    return _crop(image_tokens, ctx_off, cw), ids
+
+  def _window_step(self, w, img_ids, gd_ids, guides, edit_Nhw, labels_N,
+                   win_off, rel):
+    """Window tokens [N, w, w], sequences [N, L] and the guide pixels."""
     m = self.model
-    f, side = m.factor, m.side
-    n = images.shape[0]
-    c = m.tokenizer_config.num_codes
-    crop = jax.vmap(lambda x, o: jax.lax.dynamic_slice(
-        x, (o[0] * f, o[1] * f, 0), (cw * f, cw * f, 3)))
-    pix = jnp.concatenate([crop(images, ctx_off), crop(guides, ctx_off)])
-    ids = m.tokenizer.apply({"params": tok_params}, pix,
-                            method=vqgan.VQGAN.encode_ids)
-    img_ids, gd_ids = ids[:n], ids[n:]
-    rel = win_off - ctx_off
-    sub = jax.vmap(lambda x, o: jax.lax.dynamic_slice(x, (o[0], o[1]),
-                                                      (w, w)))
-    orig_w = sub(img_ids, rel)
-    guide_w = sub(gd_ids, rel)
-    edit_w = jax.vmap(lambda x, o: jax.lax.dynamic_slice(
-        x, (o[0], o[1]), (w, w)))(edit_Nhw, win_off)
-
-    logk = None
-    if opts.method in ("self_fixed", "self_learned"):
-      if opts.method == "self_learned":
-        kernel = extra
-      elif opts.kernel == "codebook" or opts.self_form == "pilot":
-        cb = tok_params["quantizer"]["codebook"]
-        kernel = (guidance.pilot_codebook_kernel(cb) if opts.self_form ==
-                  "pilot" else guidance.codebook_log_kernel(cb))
-      else:
-        kernel = None
-      if kernel is not None:
-        logk = kernel[guide_w.reshape(n, -1)]
-      else:
-        gpix = jax.vmap(lambda x, o: jax.lax.dynamic_slice(
-            x, (o[0] * f, o[1] * f, 0), (w * f, w * f, 3)))(guides, win_off)
-        gapp = guidance.pool_patches(gpix, f, opts.appearance_res)
-        logk = guidance.appearance_log_kernel(extra, gapp,
-                                              opts.appearance_sigma)
-      logk = jnp.concatenate([jnp.zeros((n, 1, c), logk.dtype), logk], 1)
-
-    def seq(x_Nww, cls):
-      return jnp.concatenate([cls[:, None], x_Nww.reshape(n, -1)], 1)
-    cls = labels_N + m.transformer_config.num_codes
-    rep = lambda x: jnp.repeat(x, num_samples, axis=0)
-    orig_BL = rep(seq(orig_w, cls))
-    guide_BL = rep(seq(guide_w, cls))
-    edit_BL = rep(jnp.concatenate([jnp.zeros((n, 1), bool),
-                                   edit_w.reshape(n, -1)], 1))
-    strength_B = rep(strength_N)
+    n = edit_Nhw.shape[0]
+    orig_w, guide_w = _crop(img_ids, rel, w), _crop(gd_ids, rel, w)
+    edit_w = _crop(edit_Nhw, win_off, w)
+    cls = (labels_N + m.transformer_config.num_codes)[:, None]
+    seq = lambda x: jnp.concatenate([cls, x.reshape(n, -1)], 1)
     rr = win_off[:, 0:1, None] + jnp.arange(w)[None, :, None]
     cc = win_off[:, None, 1:2] + jnp.arange(w)[None, None, :]
     pos = jnp.concatenate([jnp.zeros((n, 1), jnp.int32),
-                           (1 + rr * side + cc).reshape(n, -1)], 1)
-    pos_BL = rep(pos)
-    inputs, hooks, aux = samplers.build(
-        opts.method, rng=jax.random.fold_in(key, 1), original_BL=orig_BL,
-        guide_BL=guide_BL, edit_BL=edit_BL, strength_B=strength_B,
-        num_iter=opts.num_iter, start_iter=opts.start_iter,
-        schedule=opts.schedule,
-        logk_BLC=None if logk is None else rep(logk),
-        self_form=opts.self_form, guidance_scale=opts.guidance_scale,
-        remask=opts.remask)
+                           (1 + rr * m.side + cc).reshape(n, -1)], 1)
+    edit = jnp.concatenate([jnp.zeros((n, 1), bool), edit_w.reshape(n, -1)],
+                           1)
+    gpix = _crop(guides, win_off, w, m.factor)
+    return (orig_w, guide_w, edit_w), dict(
+        original=seq(orig_w), guide=seq(guide_w), edit=edit, position=pos,
+        guide_pixels=gpix)
+
+  def _decode_step(self, opts, tr_params, prepared, key, strength_B, seqs):
+    """Sampler start -> the decode loop -> shared invariants: int32 [B, L].
+
+    Every array in `seqs` has B rows (edits x samples).
+    """
+    m = self.model
+    x = samplers.StartInputs(
+        rng=jax.random.fold_in(key, 1), original=seqs["original"],
+        guide=seqs["guide"], edit=seqs["edit"], strength=strength_B,
+        guide_pixels=seqs["guide_pixels"], num_iter=opts.num_iter,
+        start_iter=opts.start_iter, schedule=opts.schedule)
+    inputs, hooks, aux = opts.sampler.start(x, opts.method_options, prepared)
 
     def logits_fn(ids_BL, hints_BL):
       return m.transformer.apply({"params": tr_params}, ids_BL, hints_BL,
-                                 position_ids=pos_BL)
+                                 position_ids=seqs["position"])
     out = decode_lib.decode(
         logits_fn, inputs, jax.random.fold_in(key, 0),
-        num_iter=opts.num_iter, start_iter=opts.start_iter, num_codes=c,
+        num_iter=opts.num_iter, start_iter=opts.start_iter,
+        num_codes=m.tokenizer_config.num_codes,
         choice_temperature=opts.choice_temperature, schedule=opts.schedule,
         hooks=hooks, aux=aux)
-    g_e = jnp.where(edit_BL, guide_BL, orig_BL)
-    out = jnp.where(edit_BL, out, orig_BL)  # Tokens outside E never change.
-    out = jnp.where(strength_B[:, None] <= 0, g_e, out)
-    out_w = out[:, 1:].reshape(-1, w, w)
+    g_e = jnp.where(x.edit, x.guide, x.original)
+    out = jnp.where(x.edit, out, x.original)  # Tokens outside E never change.
+    return jnp.where(strength_B[:, None] <= 0, g_e, out)
+
+  def _detokenize_step(self, tok_params, img_ids, out_Bww, rel):
+    """The window's tokens pasted into its context, decoded to pixels."""
     ctx_ids = jax.vmap(lambda x, t, o: jax.lax.dynamic_update_slice(
-        x, t, (o[0], o[1])))(rep(img_ids), out_w, rep(rel))
-    decoded = m.tokenizer.apply({"params": tok_params}, ctx_ids,
-                                method=vqgan.VQGAN.decode_ids)
-    return out_w, orig_w, guide_w, edit_w, decoded
+        x, t, (o[0], o[1])))(img_ids, out_Bww, rel)
+    return self.model.tokenizer.apply({"params": tok_params}, ctx_ids,
+                                      method=vqgan.VQGAN.decode_ids)
 
-  # ------------------------------------------------------------------ API
-  def edit(self, images, guides, masks: Sequence[Any] | None = None,
-           labels=0, strength=0.5, seed: int = 0, num_samples: int = 1,
-           options: EditOptions = EditOptions()) -> EditResult:
-    """Edits N images following their guides.
+  @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
+  def _core(self, opts: EditOptions, w: int, cw: int, num_samples: int,
+            tok_params, tr_params, images, guides, image_tokens, edit_Nhw,
+            labels_N, strength_N, key, win_off, ctx_off, prepared):
+    img_ids, gd_ids = self._encode_step(cw, tok_params, images, guides,
+                                        image_tokens, ctx_off)
+    rel = win_off - ctx_off
+    windows, seqs = self._window_step(w, img_ids, gd_ids, guides, edit_Nhw,
+                                      labels_N, win_off, rel)
+    rep = lambda x: jnp.repeat(x, num_samples, axis=0)
+    out = self._decode_step(opts, tr_params, prepared, key, rep(strength_N),
+                            jax.tree.map(rep, seqs))
+    out_w = out[:, 1:].reshape(-1, w, w)
+    decoded = self._detokenize_step(tok_params, rep(img_ids), out_w, rep(rel))
+    return (out_w,) + windows + (decoded,)
 
-    Args:
-      images: float [N, S, S, 3] (or [S, S, 3]) in [0, 1].
-      guides: same shape: the images with the user's strokes/paste.
-      masks: None, or per edit None / bool-or-float [S, S] edit mask. Without
-        a mask, the edited pixels are those where guide != image (8-bit).
-      labels: class label (int, or one per edit).
-      strength: float in [0, 1] (or one per edit); ignored by inpaint.
-      seed: PRNG seed (same seed -> same output).
-      num_samples: samples per edit.
-      options: EditOptions.
-
-    Returns:
-      EditResult.
-
-    Raises:
-      ValueError (guidance.GuidanceError for bad guidance): bad shapes,
-      empty edit, unknown method, strength outside [0, 1], bad labels, a
-      method the model cannot run.
-    """
-    t0 = time.perf_counter()
-    opts = options.validate()
+  # ------------------------------------------------------------ host steps
+  def _check_inputs(self, images, guides, masks, labels, strength,
+                    num_samples, image_tokens):
     m = self.model
     images = m._check_images(images)  # pylint: disable=protected-access
     guides = np.asarray(guides, np.float32)
@@ -331,44 +349,93 @@ class Editor:
       raise ValueError(f"strength must be in [0, 1], got {strength.tolist()}.")
     if int(num_samples) < 1:
       raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
-    num_samples = int(num_samples)
-    if opts.method == "selfcond" and not m.transformer_config.num_hint_codes:
-      raise ValueError("method 'selfcond' needs a self-conditioned "
-                       "transformer (model config transformer.num_hint_codes"
-                       " > 0).")
+    if image_tokens is not None:
+      image_tokens = np.asarray(image_tokens)
+      want = (n, m.side, m.side)
+      if image_tokens.shape != want or not np.issubdtype(image_tokens.dtype,
+                                                         np.integer):
+        raise ValueError(f"image_tokens must be integer {list(want)} (from "
+                         f"Editor.encode), got {image_tokens.dtype} "
+                         f"{list(image_tokens.shape)}.")
+      image_tokens = image_tokens.astype(np.int32)
+    return (images, guides, masks, labels, strength, int(num_samples),
+            image_tokens)
+
+  def _composite(self, images, decoded, pix, ctx_off, cw, num_samples,
+                 feather):
+    """Decoded context windows pasted and blended into the inputs."""
+    f = self.model.factor
+    canvas = np.repeat(images, num_samples, axis=0).copy()
+    for b in range(len(canvas)):
+      r, c = ctx_off[b // num_samples] * f
+      canvas[b, r:r + cw * f, c:c + cw * f] = decoded[b]
+    weights = np.stack([compositing.feather_mask(p, feather) for p in pix])
+    result = compositing.composite(
+        np.repeat(images, num_samples, axis=0), canvas,
+        np.repeat(weights, num_samples, axis=0))
+    return result, weights
+
+  # ------------------------------------------------------------------ API
+  def edit(self, images, guides, masks: Sequence[Any] | None = None,
+           labels=0, strength=0.5, seed: int = 0, num_samples: int = 1,
+           options: EditOptions = EditOptions(),
+           image_tokens=None) -> EditResult:
+    """Edits N images following their guides.
+
+    Args:
+      images: float [N, S, S, 3] (or [S, S, 3]) in [0, 1].
+      guides: same shape: the images with the user's strokes/paste.
+      masks: None, or per edit None / bool-or-float [S, S] edit mask. Without
+        a mask, the edited pixels are those where guide != image (8-bit).
+      labels: class label (int, or one per edit).
+      strength: float in [0, 1] (or one per edit); ignored by inpaint.
+      seed: PRNG seed (same seed -> same output).
+      num_samples: samples per edit.
+      options: EditOptions.
+      image_tokens: optional int32 [N, side, side] tokens of `images` from
+        `encode` (the image is then not re-encoded; in patch-local mode the
+        window is cut from them instead of encoding a crop).
+
+    Returns:
+      EditResult.
+
+    Raises:
+      ValueError (guidance.GuidanceError for bad guidance): bad shapes,
+      empty edit, unknown method, strength outside [0, 1], bad labels, a
+      method the model cannot run.
+    """
+    t0 = time.perf_counter()
+    opts = options.validate()
+    sampler = opts.sampler
+    m = self.model
+    (images, guides, masks, labels, strength, num_samples,
+     image_tokens) = self._check_inputs(images, guides, masks, labels,
+                                        strength, num_samples, image_tokens)
+    sampler.check(self)
+    n = len(images)
     pix = np.stack([guidance.pixel_mask(i, g, mk)
                     for i, g, mk in zip(images, guides, masks)])
     edit = np.stack([guidance.token_mask(p, m.factor, opts.dilation)
                      for p in pix])
     w, cw, win_off, ctx_off = self._windows(edit, opts)
-    extra = None
-    if opts.method == "self_learned":
-      extra = jnp.asarray(self.learned_kernel())
-    elif (opts.method == "self_fixed" and opts.kernel == "appearance"
-          and opts.self_form == "poe"):
-      extra = jnp.asarray(self.code_appearance(opts.appearance_res))
+    prepared = self.cached(("prepare", opts.method, opts.method_options),
+                           lambda: sampler.prepare(self, opts.method_options))
     t1 = time.perf_counter()
-    sig = (opts, w, cw, num_samples, images.shape)
+    sig = (opts, w, cw, num_samples, images.shape, image_tokens is None)
     compiled = sig not in self._seen
     self._seen.add(sig)
     out = self._core(opts, w, cw, num_samples, m.tokenizer_params,
                      m.transformer_params, jnp.asarray(images),
-                     jnp.asarray(guides), jnp.asarray(edit),
+                     jnp.asarray(guides),
+                     None if image_tokens is None else jnp.asarray(
+                         image_tokens), jnp.asarray(edit),
                      jnp.asarray(labels), jnp.asarray(strength),
                      jax.random.key(seed), jnp.asarray(win_off),
-                     jnp.asarray(ctx_off), extra)
+                     jnp.asarray(ctx_off), prepared)
     out_w, orig_w, guide_w, edit_w, decoded = jax.device_get(out)
     t2 = time.perf_counter()
-    f = m.factor
-    canvas = np.repeat(images, num_samples, axis=0).copy()
-    for b in range(n * num_samples):
-      r, c = ctx_off[b // num_samples] * f
-      canvas[b, r:r + cw * f, c:c + cw * f] = decoded[b]
-    weights = np.stack([compositing.feather_mask(p, opts.feather)
-                        for p in pix])
-    result = compositing.composite(
-        np.repeat(images, num_samples, axis=0), canvas,
-        np.repeat(weights, num_samples, axis=0))
+    result, weights = self._composite(images, decoded, pix, ctx_off, cw,
+                                      num_samples, opts.feather)
     t3 = time.perf_counter()
     size = m.image_size
     return EditResult(

@@ -6,6 +6,8 @@ import pytest
 from maskgit import checkpoints
 from maskgit import model as model_lib
 from maskgit_edit import editor as editor_lib
+from maskgit_edit import samplers
+from maskgit_edit.samplers import self_fixed
 
 OPTS = dict(num_iter=6, start_iter=1, feather=2)
 
@@ -40,7 +42,8 @@ def _run(editors, inputs, method, strength, seed=0, **kw):
 
 
 CASES = [("context", {}), ("self_fixed", {}),
-         ("self_fixed", dict(self_form="pilot", kernel="codebook")),
+         ("self_fixed", dict(method_options=self_fixed.Options(
+             form="pilot", kernel="codebook"))),
          ("self_learned", {}), ("sdedit", {}), ("selfcond", {})]
 
 
@@ -121,3 +124,73 @@ def test_errors(editors, inputs):
     ed.edit(*inputs, options=editor_lib.EditOptions(method="selfcond"))
   with pytest.raises(ValueError, match="identical"):
     ed.edit(inputs[0], inputs[0])
+
+
+def test_registry():
+  assert samplers.names() == ("inpaint", "context", "self_fixed",
+                              "self_learned", "sdedit", "selfcond")
+  assert samplers.get("sdedit").name == "sdedit"
+  with pytest.raises(ValueError, match="Unknown method 'nope'.*inpaint"):
+    samplers.get("nope")
+  with pytest.raises(ValueError, match="already registered"):
+    samplers.register(type("X", (samplers.Sampler,), {"name": "sdedit"})())
+
+
+def test_method_options_validated():
+  with pytest.raises(ValueError, match="sdedit.Options"):
+    editor_lib.EditOptions(method="sdedit",
+                           method_options=self_fixed.Options()).validate()
+  with pytest.raises(ValueError, match="kernel"):
+    editor_lib.EditOptions(method="self_fixed", method_options=(
+        self_fixed.Options(kernel="nope"))).validate()
+  opts = editor_lib.EditOptions(method="self_fixed").validate()
+  assert opts.method_options == self_fixed.Options()
+
+
+def test_options_from_config():
+  from configs import edit as edit_config  # pylint: disable=g-import-not-at-top
+  config = edit_config.get_config("tiny")
+  config.num_iter = 7
+  config.self_fixed.kernel = "codebook"
+  config.sdedit.remask = False
+  opts = editor_lib.options_from_config(config, "self_fixed")
+  assert opts.num_iter == 7 and opts.method_options.kernel == "codebook"
+  assert not editor_lib.options_from_config(
+      config, "sdedit").method_options.remask
+  assert editor_lib.options_from_config(config, "inpaint").method == "inpaint"
+  with pytest.raises(ValueError, match="Unknown method"):
+    editor_lib.options_from_config(config, "nope")
+  config.unlock()
+  config.sdedit.remaks = True
+  with pytest.raises(ValueError, match="config.sdedit has unknown option"):
+    editor_lib.options_from_config(config, "sdedit")
+
+
+def test_new_method_plugs_in(editors, inputs):
+  """A sampler defined outside the package runs with no editor change."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  from maskgit import decode as decode_lib  # pylint: disable=g-import-not-at-top
+
+  class KeepGuide(samplers.Sampler):
+    name = "keep_guide_test"
+
+    def start(self, x, options, prepared):
+      u = jax.random.uniform(x.rng, x.edit.shape)
+      masked = x.edit & (u < x.strength[:, None])
+      inputs = jnp.where(masked, samplers.MASK_ID,
+                         jnp.where(x.edit, x.guide, x.original))
+      return inputs, decode_lib.REFERENCE, x.base_aux()
+
+  samplers.register(KeepGuide())
+  try:
+    res = editors[0].edit(*inputs, labels=1, strength=[0.0, 0.4],
+                          options=editor_lib.EditOptions(
+                              method="keep_guide_test", **OPTS))
+  finally:
+    samplers._REGISTRY.pop("keep_guide_test")  # pylint: disable=protected-access
+  e = res.edit_tokens
+  np.testing.assert_array_equal(res.tokens[0, 0], np.where(
+      e[0], res.guide_tokens[0], res.original_tokens[0]))
+  kept = (res.tokens[1, 0] == res.guide_tokens[1]) & e[1]
+  assert 0 < kept.sum() < e[1].sum()
