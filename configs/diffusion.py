@@ -5,7 +5,7 @@ r"""Recipe `diffusion` (baselines/sdedit): a pixel-space DDPM for SDEdit.
   python train.py --config=configs/diffusion.py:tiny --workdir=/tmp/d  # tests
 
 Presets: 'emoji' (64 px, class-conditional, the shipped baseline in
-weights/emoji_diffusion, docs/diffusion_card.md) and 'tiny' (16 px, tests).
+weights/emoji_diffusion, docs/diffusion_card.md) and 'tiny' (32 px, T = 20, tests).
 `model_config(preset)` is the architecture alone (the editor loads weights
 with it). Fields not listed here come from configs/train_common.py.
 """
@@ -39,7 +39,7 @@ def model_config(preset: str = "emoji") -> ml_collections.ConfigDict:
       beta_end=0.02,  # beta_T (linear in between).
   ))
   if preset == "tiny":
-    m.image_size = 16
+    m.image_size = 32  # As the tiny MaskGIT (configs/models.py).
     m.num_classes = 3
     m.unet.base_channels = 8
     m.unet.channel_mults = (1, 2)

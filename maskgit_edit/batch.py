@@ -34,9 +34,9 @@ from maskgit import cli as maskgit_cli
 from maskgit import image_io
 from maskgit import model as model_lib
 from maskgit import runtime
+from maskgit_edit import backends
 from maskgit_edit import editor as editor_lib
 from maskgit_edit import guidance
-from maskgit_edit import samplers
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff",
               ".gif")
@@ -201,8 +201,9 @@ def runs_from_config(config) -> list[tuple[str, float]]:
                                     or [config.strength])]
   except ValueError as e:
     raise ValueError(f"Bad strength: {e}") from e
+  backends.import_plugins(config.get("plugins", ()))
   for m in methods:
-    samplers.check_method(m)
+    backends.check_method(m)
   bad = [s for s in strengths if not 0.0 <= s <= 1.0]
   if bad:
     raise ValueError(f"strength must be in [0, 1], got {bad}.")
@@ -255,7 +256,8 @@ def run(config) -> int:
   """Runs every (method, strength) x item; returns the process exit code."""
   runtime.enable_compilation_cache(config.compilation_cache)
   runs = runs_from_config(config)
-  opts = {m: options_from_config(config, m) for m, _ in runs}
+  opts = {m: (backends.get(m).options(config, m) if backends.has(m) else
+              options_from_config(config, m)) for m, _ in runs}
   items, errors = discover(config.inputs)
   failures = [("discovery", e) for e in errors]
   if errors and not config.keep_going:
@@ -286,11 +288,16 @@ def run(config) -> int:
         if os.path.exists(record_path) and not config.overwrite:
           skipped += 1
           continue
-        if "base" not in eds:  # Loaded on first use: a resumed run that
-          eds.update(load_editors(config))  # has nothing to do is fast.
-        if method == "selfcond" and "selfcond" not in eds:
-          eds["selfcond"] = selfcond_editor(config, eds["base"])
-        ed = eds["selfcond" if method == "selfcond" else "base"]
+        if backends.has(method):  # A plugin's editor (e.g. a baseline).
+          if method not in eds:
+            eds[method] = backends.get(method).create(config, method)
+          ed = eds[method]
+        else:
+          if "base" not in eds:  # Loaded on first use: a resumed run that
+            eds.update(load_editors(config))  # has nothing to do is fast.
+          if method == "selfcond" and "selfcond" not in eds:
+            eds["selfcond"] = selfcond_editor(config, eds["base"])
+          ed = eds["selfcond" if method == "selfcond" else "base"]
         if item.name not in loaded:
           try:
             loaded[item.name] = load_item(item, size, config.resize)
