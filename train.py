@@ -50,7 +50,7 @@ def main(argv):
     jax.distributed.initialize()
   logging.get_absl_handler().addFilter(_quiet_orbax)
   config = _CONFIG.value
-  runtime.enable_compilation_cache(config.compilation_cache_dir)
+  runtime.enable_compilation_cache(config.compilation_cache)
   logging.info("JAX devices: %s (process %d of %d)", jax.devices(),
                jax.process_index(), jax.process_count())
   try:

@@ -11,7 +11,8 @@ from configs import train_common
 
 
 def get_config(preset: str = "imagenet256"):
-  c = train_common.base("guidance_kernel", preset or "imagenet256")
+  c = train_common.base("guidance_kernel", preset or "imagenet256",
+                        "maskgit_edit.training")
   c.init_from = ""  # The FROZEN transformer (official msgpack); "" = random.
   c.label_smoothing = 0.0  # Plain CE for the kernel.
   c.optim.learning_rate = 1e-2  # One small matrix: a large lr is fine.
@@ -21,9 +22,4 @@ def get_config(preset: str = "imagenet256"):
   c.guidance = dict(
       **train_common.stroke_fields(),
   )
-  if preset == "tiny":
-    c.guidance.stroke_resolution = 0  # 32 px images: simulate at full size.
-    c.optim.learning_rate = 1e-2
-    c.optim.warmup_steps = 1
-    c.num_steps = 4
-  return c
+  return train_common.finish(c, preset or "imagenet256")

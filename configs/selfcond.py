@@ -9,7 +9,8 @@ from configs import train_common
 
 
 def get_config(preset: str = "imagenet256"):
-  c = train_common.base("selfcond", preset or "imagenet256")
+  c = train_common.base("selfcond", preset or "imagenet256",
+                        "maskgit_edit.training")
   c.model.transformer.scan_layers = True  # nn.scan over layers.
   c.model.transformer.remat = True  # Rematerialise layers in backward.
   # One hint row per image code (+ the "no hint" row added by the net).
@@ -24,18 +25,4 @@ def get_config(preset: str = "imagenet256"):
       self_remask=0.5,  # Self hints: fraction of round-1 samples re-masked.
       **train_common.stroke_fields(),
   )
-  if preset == "emoji":
-    c.selfcond.stroke_resolution = 0  # 64 px: simulate at full size.
-    c.batch_size = 256
-    c.num_steps = 1_000
-    c.optim.learning_rate = 3e-4
-    c.optim.warmup_steps = 100
-    c.model.transformer.remat = False
-    c.tokenizer_path = "weights/emoji/tokenizer.msgpack"
-    c.init_from = ""  # The transformer recipe's export/transformer.msgpack.
-  if preset == "tiny":
-    c.selfcond.stroke_resolution = 0  # 32 px images: simulate at full size.
-    c.optim.learning_rate = 1e-3
-    c.optim.warmup_steps = 1
-    c.num_steps = 4
-  return c
+  return train_common.finish(c, preset or "imagenet256")

@@ -9,7 +9,8 @@ from configs import train_common
 
 
 def get_config(preset: str = "imagenet256"):
-  c = train_common.base("tokenizer", preset or "imagenet256")
+  c = train_common.base("tokenizer", preset or "imagenet256",
+                        "maskgit.training.tokenizer")
   c.optim.learning_rate = 1e-4  # Both players.
   c.optim.b2 = 0.99  # GAN-friendly second moment.
   c.optim.weight_decay = 0.0  # No decay for the tokenizer.
@@ -29,16 +30,4 @@ def get_config(preset: str = "imagenet256"):
       disc_layers=3,  # Strided conv layers (downsample 2^layers).
       perceptual_weight=0.0,  # Unsupported (no feature weights); keep 0.
   )
-  if preset == "emoji":
-    c.num_steps = 8_000
-    c.optim.learning_rate = 2e-4
-    c.tokenizer_loss.adv_weight = 0.05  # Light GAN term for sharper edges.
-    c.tokenizer_loss.disc_start = 5_000
-    c.tokenizer_loss.disc_filters = 32
-  if preset == "tiny":
-    c.tokenizer_loss.disc_start = 1
-    c.tokenizer_loss.disc_filters = 8
-    c.tokenizer_loss.disc_layers = 2
-    c.optim.learning_rate = 1e-3
-    c.optim.warmup_steps = 1
-  return c
+  return train_common.finish(c, preset or "imagenet256")

@@ -1,14 +1,18 @@
 """Fields shared by the training recipes (configs/{tokenizer,transformer,...}.py).
 
-Each recipe config calls `base(recipe, preset)` and adds its own section. Every
-field carries a comment; `--config.<field>=value` overrides any of them.
+Each recipe config calls `base(recipe, preset, recipe_module)`, adds its own
+section and defaults (written for ImageNet-256), then `finish(c, preset)`:
+the model preset (`maskgit/presets/<model>.py`, architecture and training
+hyper-parameters of one model in one place) overrides what that model needs.
+Every field carries a comment; `--config.<field>=value` overrides any of
+them.
 """
 
 import ml_collections
 
-from configs import models
+from maskgit import presets
 
-TRAIN_PRESETS = ("tiny", "emoji", "imagenet256")
+TRAIN_PRESETS = presets.names(trainable=True)
 
 
 def stroke_fields() -> dict:
@@ -26,15 +30,18 @@ def stroke_fields() -> dict:
   )
 
 
-def base(recipe: str, preset: str) -> ml_collections.ConfigDict:
-  """Common training config for `recipe` at model preset `preset`."""
-  if preset not in TRAIN_PRESETS:
+def base(recipe: str, preset: str, recipe_module: str
+         ) -> ml_collections.ConfigDict:
+  """Common training config for `recipe` (registered in `recipe_module`)."""
+  if preset not in presets.names(trainable=True):
     raise ValueError(f"Unknown training preset {preset!r}; choose one of "
-                     f"{', '.join(TRAIN_PRESETS)}.")
+                     f"{', '.join(presets.names(trainable=True))}.")
   c = ml_collections.ConfigDict()
-  c.recipe = recipe  # tokenizer | transformer | selfcond | guidance_kernel.
+  c.recipe = recipe  # A name registered with maskgit.training.recipe.register.
+  # Module(s) imported before the lookup (their @register runs); comma list.
+  c.recipe_module = recipe_module
   c.seed = 0  # Init, dropout/mask rng (fold_in(step)) and data order.
-  c.model = models.get_config(preset)  # Architecture (configs/models.py).
+  c.model = presets.model_config(preset)  # Architecture (maskgit/presets).
 
   # Devices: batch split over both axes; params/opt state over 'fsdp'.
   c.mesh = (("data", -1), ("fsdp", 1))  # -1 = all remaining devices.
@@ -57,6 +64,9 @@ def base(recipe: str, preset: str) -> ml_collections.ConfigDict:
   c.optim.weight_decay = 0.045  # Decoupled, on >=2-D params only.
   c.optim.grad_clip = 1.0  # Global-norm clip; 0 = off.
   c.optim.grad_accum_steps = 1  # Micro-batches per step (inside the jit).
+  # Images tokenized at once per device inside the step (0 = the whole
+  # micro-batch): bounds the frozen tokenizer's activation memory.
+  c.prepare_batch = 16
 
   c.data = ml_collections.ConfigDict()
   c.data.source = "tfds"  # tfds (array_record via grain) | npz | synthetic.
@@ -82,40 +92,11 @@ def base(recipe: str, preset: str) -> ml_collections.ConfigDict:
   c.sample_every = 10_000  # Steps between PNG sample grids (0 = never).
   c.num_samples = 16  # Images per sample grid.
   c.sample_num_iter = 12  # Decoding steps of sample grids.
-  c.compilation_cache_dir = "~/.cache/maskgit/jax"  # "" = no persistent cache.
-
-  if preset == "emoji":
-    # The embedded default model (docs/model_card.md). Prepare the data with
-    #   python -m maskgit.data.emoji --out_dir=data/tfds
-    # (or train from one .npz: data.source=npz, data.dataset=FILE).
-    c.batch_size = 128
-    c.optim.learning_rate = 4e-4
-    c.optim.warmup_steps = 500
-    c.data.dataset = "data/tfds/noto_emoji/1.0.0"
-    c.data.eval_split = "test"
-    # No crop: test images are rendered the same way (centred, same size);
-    # flips double the data.
-    c.data.crop_area_range = ()
-    c.checkpoint.every_steps = 2_000
-    c.log_every = 200
-    c.eval_every = 2_000
-    c.eval_batches = 2
-    c.sample_every = 4_000
-    c.num_samples = 36
-  if preset == "tiny":
-    c.batch_size = 8
-    c.num_steps = 4
-    c.optim.learning_rate = 1e-3
-    c.optim.warmup_steps = 1
-    c.data.source = "synthetic"
-    c.data.dataset = ""
-    c.data.eval_split = "test"
-    c.checkpoint.every_steps = 2
-    c.log_every = 1
-    c.eval_every = 2
-    c.eval_batches = 1
-    c.sample_every = 4
-    c.num_samples = 4
-    c.sample_num_iter = 4
-    c.compilation_cache_dir = ""
+  c.compilation_cache = "~/.cache/maskgit/jax"  # "" = no persistent cache.
   return c
+
+
+def finish(c: ml_collections.ConfigDict, preset: str
+           ) -> ml_collections.ConfigDict:
+  """Applies the model preset's hyper-parameters (after the recipe's own)."""
+  return presets.apply_training(c, preset)

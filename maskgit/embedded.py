@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import os
 
-from configs import models
 from maskgit import model as model_lib
+from maskgit import presets
 
 WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), "weights", "emoji")
@@ -23,7 +23,7 @@ TRANSFORMER_PATH = os.path.join(WEIGHTS_DIR, "selfcond.msgpack")
 
 def config():
   """Model config of the embedded weights (the hinted transformer)."""
-  c = models.get_config("emoji")
+  c = presets.model_config("emoji")
   c.transformer.num_hint_codes = c.transformer.num_codes
   return c
 

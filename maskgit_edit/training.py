@@ -40,6 +40,7 @@ import numpy as np
 
 from maskgit import checkpoints
 from maskgit.training import ConfigError
+from maskgit.training import recipe as recipe_lib
 from maskgit.training import transformer as tr_recipe
 from maskgit_edit import strokes
 
@@ -149,6 +150,7 @@ class StrokeGuides:
     return {**batch, "guide": np.stack(guides).astype(np.float32)}
 
 
+@recipe_lib.register("selfcond")
 class SelfCondRecipe(tr_recipe.TransformerRecipe):
   """Hint-token fine-tuning (see module doc)."""
 
@@ -215,6 +217,7 @@ class SelfCondRecipe(tr_recipe.TransformerRecipe):
     return loss, metrics
 
 
+@recipe_lib.register("guidance_kernel")
 class GuidanceKernelRecipe(tr_recipe.TransformerRecipe):
   """Learns the C x C guidance kernel with the transformer frozen."""
 

@@ -38,30 +38,16 @@ from maskgit.training import checkpointing
 from maskgit.training import data as data_lib
 from maskgit.training import optim
 from maskgit.training import sharding
+from maskgit.training import recipe as recipe_lib
 from maskgit.training.recipe import Recipe
 from maskgit.training.state import TrainState
 
 PyTree = Any
-RECIPES = ("tokenizer", "transformer", "selfcond", "guidance_kernel")
 
 
 def get_recipe(config) -> Recipe:
-  """The recipe object named by `config.recipe`."""
-  name = config.get("recipe", None)
-  if name == "tokenizer":
-    from maskgit.training.tokenizer import TokenizerRecipe  # pylint: disable=g-import-not-at-top
-    return TokenizerRecipe(config)
-  if name == "transformer":
-    from maskgit.training.transformer import TransformerRecipe  # pylint: disable=g-import-not-at-top
-    return TransformerRecipe(config)
-  if name == "selfcond":
-    from maskgit_edit.training import SelfCondRecipe  # pylint: disable=g-import-not-at-top
-    return SelfCondRecipe(config)
-  if name == "guidance_kernel":
-    from maskgit_edit.training import GuidanceKernelRecipe  # pylint: disable=g-import-not-at-top
-    return GuidanceKernelRecipe(config)
-  raise ConfigError(f"Unknown recipe {name!r}; choose one of "
-                    f"{', '.join(RECIPES)}.")
+  """The recipe object named by `config.recipe` (see `recipe.build`)."""
+  return recipe_lib.build(config)
 
 
 class Trainer:

@@ -6,17 +6,35 @@ becomes model inputs (`host_transform` in numpy, `prepare` jitted), the loss
 (`loss_fn`, or `grad_fn` for objectives with several players), sample images
 for the logs and the export of trained weights. The loop owns everything else:
 sharding, jit, optimiser, checkpoints, logging, signals.
+
+Recipes register themselves by name, in their own module:
+
+    @recipe.register("my_objective")
+    class MyRecipe(recipe.Recipe): ...
+
+and a training config names the module (`config.recipe_module`, a dotted
+import path or several separated by commas) and the recipe
+(`config.recipe`). `build(config)` imports the module, which runs the
+decorator, then looks the name up; the base package therefore never imports
+a layer above it (maskgit_edit's recipes live in maskgit_edit).
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import Any, Callable
 
 import jax
 import numpy as np
 
+from maskgit.training import ConfigError
+
 PyTree = Any
 Batch = dict[str, Any]
+# The recipes of the base package, imported when a config names no module.
+BUILTIN_MODULES = ("maskgit.training.tokenizer",
+                   "maskgit.training.transformer")
+_REGISTRY: dict[str, type["Recipe"]] = {}
 
 
 class Recipe:
@@ -87,3 +105,62 @@ class Recipe:
   def export(self, params: PyTree, frozen: PyTree, out_dir: str) -> list[str]:
     """Writes trained weights in the official layout; returns the paths."""
     return []
+
+
+def register(name: str) -> Callable[[type[Recipe]], type[Recipe]]:
+  """Class decorator: makes `cls` the recipe `name` (sets `cls.name`).
+
+  Registering a second, different class under a taken name is an error;
+  re-running the same module (e.g. a reload) replaces the entry.
+  """
+  def deco(cls: type[Recipe]) -> type[Recipe]:
+    if not (isinstance(cls, type) and issubclass(cls, Recipe)):
+      raise TypeError(f"@register({name!r}) needs a Recipe subclass, got "
+                      f"{cls!r}.")
+    old = _REGISTRY.get(name)
+    if old is not None and (old.__module__, old.__qualname__) != (
+        cls.__module__, cls.__qualname__):
+      raise ValueError(f"Recipe {name!r} is already registered by "
+                       f"{old.__module__}.{old.__qualname__}.")
+    cls.name = name
+    _REGISTRY[name] = cls
+    return cls
+  return deco
+
+
+def names() -> list[str]:
+  """Registered recipe names (of the modules imported so far), sorted."""
+  return sorted(_REGISTRY)
+
+
+def get(name: str) -> type[Recipe]:
+  """The recipe class registered as `name` (ConfigError if none)."""
+  try:
+    return _REGISTRY[name]
+  except KeyError:
+    raise ConfigError(f"Unknown recipe {name!r}; choose one of "
+                      f"{', '.join(names())}.") from None
+
+
+def import_modules(spec: str | tuple[str, ...] | list[str] | None) -> None:
+  """Imports recipe modules: dotted paths, a tuple or a comma list."""
+  if isinstance(spec, str):
+    spec = spec.split(",")
+  for module in (m.strip() for m in spec or ()):
+    if not module:
+      continue
+    try:
+      importlib.import_module(module)
+    except ImportError as e:
+      raise ConfigError(f"recipe_module {module!r} cannot be imported: "
+                        f"{e}") from e
+
+
+def build(config) -> Recipe:
+  """The recipe object `config.recipe` names, after importing its module.
+
+  `config.recipe_module` (default: the base package's recipes) is imported
+  first so that its `@register` decorators have run.
+  """
+  import_modules(config.get("recipe_module", "") or BUILTIN_MODULES)
+  return get(config.get("recipe", None))(config)

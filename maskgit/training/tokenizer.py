@@ -25,6 +25,7 @@ import numpy as np
 from maskgit import checkpoints
 from maskgit.nets import vqgan
 from maskgit.training import ConfigError
+from maskgit.training import recipe as recipe_lib
 from maskgit.training.recipe import Recipe
 
 
@@ -42,10 +43,9 @@ class Discriminator(nn.Module):
     return nn.Conv(1, (3, 3))(x)[..., 0]
 
 
+@recipe_lib.register("tokenizer")
 class TokenizerRecipe(Recipe):
   """VQGAN + discriminator, both players updated in one step."""
-
-  name = "tokenizer"
 
   def __init__(self, config):
     super().__init__(config)

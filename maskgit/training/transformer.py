@@ -27,6 +27,7 @@ from maskgit import schedules
 from maskgit.nets import transformer as transformer_lib
 from maskgit.nets import vqgan
 from maskgit.training import ConfigError
+from maskgit.training import recipe as recipe_lib
 from maskgit.training.recipe import Recipe
 
 PyTree = Any
@@ -95,10 +96,10 @@ def masked_ce(logits_BNC: jax.Array, targets_BN: jax.Array,
                                   "mask_fraction": w.mean()}
 
 
+@recipe_lib.register("transformer")
 class TransformerRecipe(Recipe):
   """Masked-token training of the MaskGIT transformer."""
 
-  name = "transformer"
   hinted = False  # Subclasses with hint embeddings set True.
 
   def __init__(self, config):

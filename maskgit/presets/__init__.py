@@ -1,0 +1,92 @@
+"""Model presets: one module per model, everything about that model in it.
+
+A preset module (`maskgit/presets/<model>.py`) holds the model's
+architecture (`model()`: the ConfigDict `TransformerConfig` and
+`TokenizerConfig` are built from) and, if the model is trained here, the
+training hyper-parameters of every recipe at that size (`train(config)`,
+applied by `configs/train_common.py` after the recipe's own defaults, so a
+preset overrides them). It registers itself:
+
+    presets.register(presets.Preset("my_model", model=_model, train=_train))
+
+and is listed in `_BUILTIN` below (adding a model = one file + one line).
+The command-line configs reach presets through `configs/models.py` and
+`configs/train_common.py`; library code (e.g. `maskgit.embedded`) uses
+`model_config(name)` directly, so the package never imports `configs`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from typing import Callable
+
+import ml_collections
+
+ConfigDict = ml_collections.ConfigDict
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+  """One model.
+
+  Attributes:
+    name: the name after ':' in --config=configs/<file>.py:<name>.
+    model: () -> model ConfigDict (image_size, tokenizer, transformer).
+    train: (training config) -> None, sets this model's hyper-parameters for
+      `config.recipe` in place; None = not trainable with train.py.
+  """
+  name: str
+  model: Callable[[], ConfigDict]
+  train: Callable[[ConfigDict], None] | None = None
+
+
+_PRESETS: dict[str, Preset] = {}
+_BUILTIN = ("maskgit.presets.imagenet", "maskgit.presets.emoji",
+            "maskgit.presets.tiny")
+
+
+def register(preset: Preset) -> Preset:
+  """Adds `preset` (a different preset under a taken name is an error)."""
+  old = _PRESETS.get(preset.name)
+  if old is not None and old.model.__module__ != preset.model.__module__:
+    raise ValueError(f"Model preset {preset.name!r} is already registered by "
+                     f"{old.model.__module__}.")
+  _PRESETS[preset.name] = preset
+  return preset
+
+
+def _load_builtin() -> None:
+  for module in _BUILTIN:
+    importlib.import_module(module)
+
+
+def names(trainable: bool = False) -> tuple[str, ...]:
+  """Preset names in registration order (only trainable ones if asked)."""
+  _load_builtin()
+  return tuple(n for n, p in _PRESETS.items()
+               if not trainable or p.train is not None)
+
+
+def get(name: str) -> Preset:
+  """The preset `name` (ValueError naming the choices)."""
+  _load_builtin()
+  if name not in _PRESETS:
+    raise ValueError(f"Unknown model preset {name!r}; choose one of "
+                     f"{', '.join(names())}.")
+  return _PRESETS[name]
+
+
+def model_config(name: str) -> ConfigDict:
+  """A fresh model ConfigDict of preset `name`."""
+  return get(name).model()
+
+
+def apply_training(config: ConfigDict, name: str) -> ConfigDict:
+  """Applies preset `name`'s hyper-parameters for `config.recipe`."""
+  preset = get(name)
+  if preset.train is None:
+    raise ValueError(f"Unknown training preset {name!r}; choose one of "
+                     f"{', '.join(names(trainable=True))}.")
+  preset.train(config)
+  return config
