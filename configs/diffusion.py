@@ -4,6 +4,7 @@ r"""Recipe `diffusion` (baselines/sdedit): a pixel-space DDPM for SDEdit.
       --config.data.dataset=/path/to/emoji64.npz
   python train.py --config=configs/diffusion.py:tiny --workdir=/tmp/d  # tests
 
+
 Presets: 'emoji' (64 px, class-conditional, the shipped baseline in
 weights/emoji_diffusion, docs/diffusion_card.md) and 'tiny' (32 px, T = 20, tests).
 `model_config(preset)` is the architecture alone (the editor loads weights
@@ -54,7 +55,10 @@ def get_config(preset: str = "emoji"):
   if preset not in PRESETS:
     raise ValueError(f"Unknown diffusion preset {preset!r}; choose one of "
                      f"{', '.join(PRESETS)}.")
-  c = train_common.base("diffusion", preset)
+  c = train_common.base("diffusion", preset, "baselines.sdedit.training")
+  # Generic run settings of the same-named MaskGIT preset (tiny: synthetic
+  # data, 4 steps, batch 8); the recipe's own fields follow.
+  c = train_common.finish(c, preset)
   c.model = model_config(preset)
   c.diffusion = ml_collections.ConfigDict(dict(
       # Probability of training with the null class (lets the model also
@@ -62,7 +66,9 @@ def get_config(preset: str = "emoji"):
       label_dropout=0.1,
   ))
   c.label_smoothing = 0.0  # Unused by this recipe.
-  c.sample_num_iter = 50  # DDIM steps of the sample grids (from noise).
+  c.prepare_batch = 0  # Unused (no tokenizer).
+  c.sample_num_iter = 2 if preset == "tiny" else 50  # DDIM steps of the
+  # sample grids (from noise).
   c.optim.b2 = 0.999  # Adam's usual second moment for diffusion.
   c.optim.weight_decay = 0.0
   if preset == "emoji":
@@ -72,6 +78,7 @@ def get_config(preset: str = "emoji"):
     c.data.dataset = "data/emoji64.npz"
     c.data.train_split = "train"
     c.data.eval_split = "test"
+    c.data.crop_area_range = ()
     # Sized for what one shared 2-core CPU trains in ~75 minutes
     # (docs/diffusion_card.md); with a GPU raise num_steps and batch_size.
     c.batch_size = 16

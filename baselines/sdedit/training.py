@@ -23,7 +23,7 @@ from baselines.sdedit import unet as unet_lib
 from baselines.sdedit.schedule import VPSchedule
 from maskgit import checkpoints
 from maskgit.training import ConfigError
-from maskgit.training.recipe import Recipe
+from maskgit.training import recipe as recipe_lib
 
 EXPORT_NAME = "diffusion.msgpack"
 
@@ -38,10 +38,9 @@ def load_params(path: str, config: unet_lib.UNetConfig) -> dict:
   return params
 
 
-class DiffusionRecipe(Recipe):
+@recipe_lib.register("diffusion")
+class DiffusionRecipe(recipe_lib.Recipe):
   """eps-prediction MSE on the VP schedule (module docstring)."""
-
-  name = "diffusion"
 
   def __init__(self, config):
     super().__init__(config)
