@@ -30,7 +30,7 @@ SIZE = 32  # The tiny preset.
 
 def _tiny_train():
   c = diffusion_config.get_config("tiny")
-  c.eval_every = 0
+  c.eval_every = c.sample_every = 0  # The CLI test covers both.
   return c
 
 
@@ -52,13 +52,14 @@ def test_train_py_cli_runs_the_recipe(tmp_path):
   r = subprocess.run(
       [sys.executable, "train.py", "--config=configs/diffusion.py:tiny",
        f"--workdir={tmp_path}", "--config.num_steps=2",
-       "--config.eval_every=2", "--config.sample_every=0"],
+       "--config.eval_every=2", "--config.sample_every=2"],
       cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
   assert r.returncode == 0, r.stderr[-3000:]
   assert "step 2/2 loss" in r.stderr
   assert (tmp_path / "export" / training.EXPORT_NAME).exists()
   lines = (tmp_path / "metrics.jsonl").read_text().splitlines()
   assert any("eval_loss" in line for line in lines)
+  assert (tmp_path / "samples" / "step_0000002.png").exists()
 
 
 def test_train_resume_is_exact_and_exports(tmp_path):
@@ -80,7 +81,6 @@ def test_train_resume_is_exact_and_exports(tmp_path):
   assert sorted(second["losses"]) == [3, 4]
   for s in (3, 4):
     assert second["losses"][s] == full["losses"][s], s
-  assert (tmp_path / "resumed" / "samples" / "step_0000004.png").exists()
   ed = sde.DiffusionEditor.from_file(second["export"][0], "tiny")
   a = jax.tree.leaves(ed.params)
   b = jax.tree.leaves(sde.DiffusionEditor.from_file(full["export"][0],
