@@ -1,6 +1,7 @@
 r"""Samples from pure noise of the SDEdit baseline's diffusion model.
 
-  PYTHONPATH=. python scripts/diffusion_samples.py weights/emoji_diffusion/diffusion.msgpack \
+  PYTHONPATH=. python scripts/diffusion_samples.py \
+      weights/emoji_diffusion/diffusion.msgpack \
       docs/images/diffusion_samples.png --steps=50 --per_class=2
 
 Strength 1 with an all-edited mask = DDIM (or ancestral with --steps=0) from
