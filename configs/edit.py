@@ -43,7 +43,9 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   c.label = 0  # Default class label (a manifest line may override it).
   c.resize = False  # Resize inputs to model.image_size instead of failing.
   # ---- Editing.
-  c.method = "sdedit"  # inpaint, context, self_fixed, self_learned, sdedit, selfcond.
+  # inpaint, context, self_fixed, self_learned, sdedit, selfcond, or a
+  # plugin's method (diffusion_sdedit, diffusion_ddim).
+  c.method = "sdedit"
   c.strength = 0.5  # In [0, 1]: 0 = the guide tokens, 1 = inpaint.
   c.num_samples = 4  # Samples per edit.
   c.seed = 0
@@ -75,6 +77,19 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   c.sdedit.remask = True  # Unlikely guide tokens may be re-masked.
   c.selfcond = ml_collections.ConfigDict()
   c.selfcond.positions = "edit"  # Hints on all of E (edit) or masked only.
+  # ---- Editor backends from plugin modules (maskgit_edit/backends.py):
+  # each listed module registers its methods on import.
+  c.plugins = ("baselines.sdedit",)  # diffusion_sdedit, diffusion_ddim.
+  # SDEdit with a pixel diffusion model (baselines/sdedit, its model card
+  # docs/diffusion_card.md): diffusion_sdedit = ancestral (one UNet call per
+  # 1/1000 of strength), diffusion_ddim = DDIM in num_steps steps.
+  c.diffusion = ml_collections.ConfigDict()
+  c.diffusion.weights = ""  # Exported diffusion.msgpack; "" = random.
+  c.diffusion.model = "tiny" if preset == "tiny" else "emoji"  # Preset of
+  # configs/diffusion.py (its image_size must equal model.image_size).
+  c.diffusion.num_steps = 50  # DDIM steps (diffusion_ddim).
+  c.diffusion.repeats = 1  # SDEdit's K: perturb-denoise passes.
+  c.diffusion.masked = True  # Re-noise the original outside every step.
   # ---- Sweep: non-empty lists run every method x strength in one process
   # (each method compiles once per shape; strengths never recompile).
   c.sweep = ml_collections.ConfigDict()
@@ -93,6 +108,8 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
     c.model.transformer.num_hint_codes = c.model.transformer.num_codes
     c.tokenizer_path = os.path.join(_REPO, "weights/emoji/tokenizer.msgpack")
     c.transformer_path = os.path.join(_REPO, "weights/emoji/selfcond.msgpack")
+    c.diffusion.weights = os.path.join(
+        _REPO, "weights/emoji_diffusion/diffusion.msgpack")
     c.inputs = os.path.join(_REPO, "examples/edits.jsonl")
     c.output_dir = "outputs"
     # Recommended for this model (benchmarks/eval_edits.py, docs/editing.md):

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 from maskgit_edit import benchmark_set
+from maskgit_edit import editors as editors_lib
 from maskgit_edit import metrics
 
 RESULT_VERSION = 1  # Bump when the scoring changes (invalidates the cache).
@@ -148,16 +149,6 @@ def edit_config_for(config, entry: Entry):
   return cfg
 
 
-def options_for(cfg, method: str):
-  """EditOptions from an edit config (the editor's or batch's builder)."""
-  from maskgit_edit import editor as editor_lib  # pylint: disable=g-import-not-at-top
-  build = getattr(editor_lib, "options_from_config", None)
-  if build is None:
-    from maskgit_edit import batch  # pylint: disable=g-import-not-at-top
-    build = batch.options_from_config
-  return build(cfg, method)
-
-
 # ------------------------------------------------------------- benchmark
 def load_benchmark(config) -> benchmark_set.BenchmarkArrays:
   b = config.benchmark
@@ -179,26 +170,6 @@ def subset(bench: benchmark_set.BenchmarkArrays, kinds, limit: int
 
 
 # ---------------------------------------------------------------- editing
-class Editors:
-  """Editors by model source, loaded on first use."""
-
-  def __init__(self):
-    self._eds = {}
-
-  def get(self, cfg, method: str):
-    from maskgit_edit import batch  # pylint: disable=g-import-not-at-top
-    key = (cfg.tokenizer_path, cfg.transformer_path, cfg.kernel_path)
-    if key not in self._eds:
-      self._eds[key] = batch.load_editors(cfg)["base"]
-    base = self._eds[key]
-    if method != "selfcond":
-      return base
-    skey = key + ("selfcond", cfg.selfcond_transformer_path)
-    if skey not in self._eds:
-      self._eds[skey] = batch.selfcond_editor(cfg, base)
-    return self._eds[skey]
-
-
 def _pad(x: np.ndarray, n: int) -> np.ndarray:
   if len(x) == n:
     return x
@@ -446,7 +417,7 @@ def run(config) -> dict:
   ref_entry = Entry("guide_tokens", "reference", "sdedit", {}, (0.0,),
                     _as_tuple(config.kinds), int(config.method_limit))
   plan = [(ref_entry, 0.0)] + [(e, s) for e in todo for s in e.strengths]
-  editors = Editors()
+  pool = editors_lib.EditorPool()
   os.makedirs(config.runs_dir, exist_ok=True)
   results, pending = {}, []
   for entry, s in plan:
@@ -474,8 +445,8 @@ def run(config) -> dict:
         f"{len(pending)} to do ({total} edits).", file=sys.stderr)
   for entry, s, cfg, key, path in pending:
     data = subset(bench, entry.kinds, entry.limit)
-    editor = editors.get(cfg, entry.method)
-    options = options_for(cfg, entry.method)
+    editor = pool.get(cfg, entry.method)
+    options = editors_lib.options(cfg, entry.method)
     if bar is not None:
       bar.set_description(f"{entry.name} s={s:.2f}")
     t0 = time.perf_counter()
@@ -525,9 +496,9 @@ def run(config) -> dict:
     if rec is None and config.report_only:
       continue
     if rec is None:
-      editor = editors.get(cfg, entry.method)
+      editor = pool.get(cfg, entry.method)
       rec = dict(key=key, strength=s, **latency(
-          editor, options_for(cfg, entry.method), lat_data, s,
+          editor, editors_lib.options(cfg, entry.method), lat_data, s,
           int(config.latency_edits), int(config.seed)),
                  load_average=[round(x, 1) for x in os.getloadavg()],
                  machine=_machine(), date=datetime.date.today().isoformat())

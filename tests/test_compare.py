@@ -11,6 +11,7 @@ import pytest
 
 from configs import compare as compare_config
 from maskgit_edit import compare
+from maskgit_edit import editors as editors_lib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -67,7 +68,7 @@ def test_entries_are_config_driven():
   assert es["inpaint"].strengths == (1.0,)
   cfg = compare.edit_config_for(c, es["my_method"])
   assert cfg.num_iter == 8 and cfg.method == "sdedit"
-  assert compare.options_for(cfg, "sdedit").num_iter == 8
+  assert editors_lib.options(cfg, "sdedit").num_iter == 8
 
 
 @pytest.mark.parametrize("field,value,match", [

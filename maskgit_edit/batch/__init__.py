@@ -20,4 +20,3 @@ from maskgit_edit.batch.inputs import load_item
 from maskgit_edit.batch.outputs import write_summary_grid
 from maskgit_edit.batch.runner import run
 from maskgit_edit.batch.runner import runs_from_config
-from maskgit_edit.batch.runner import selfcond_editor

@@ -20,11 +20,8 @@ import os
 import sys
 import traceback
 
-from maskgit import cli as maskgit_cli
-from maskgit import model as model_lib
 from maskgit import runtime
-from maskgit_edit import editor as editor_lib
-from maskgit_edit import samplers
+from maskgit_edit import editors
 from maskgit_edit.batch import inputs
 from maskgit_edit.batch import outputs
 
@@ -49,32 +46,12 @@ def runs_from_config(config) -> list[tuple[str, float]]:
   except ValueError as e:
     raise ValueError(f"Bad strength: {e}") from e
   for m in methods:
-    samplers.check_method(m)
+    editors.check_method(config, m)
   bad = [s for s in strengths if not 0.0 <= s <= 1.0]
   if bad:
     raise ValueError(f"strength must be in [0, 1], got {bad}.")
   return [(m, s) for m in methods
           for s in ([1.0] if m == "inpaint" else strengths)]
-
-
-def selfcond_editor(config, base: editor_lib.Editor) -> editor_lib.Editor:
-  """The editor of method `selfcond`: a hinted transformer."""
-  if config.selfcond_transformer_path:
-    mc = config.model.copy_and_resolve_references()
-    mc.transformer.num_hint_codes = (config.selfcond_num_hint_codes or
-                                     mc.transformer.num_codes)
-    m = model_lib.MaskGIT.from_files(
-        mc, config.tokenizer_path or "", config.selfcond_transformer_path)
-  elif (base.model.transformer_config.num_hint_codes
-        or base.model.transformer_config.hint_features):
-    return base
-  else:
-    print("NOTE: no selfcond_transformer_path; selfcond uses the base "
-          "transformer with a ZERO hint table (identical to inpaint).",
-          file=sys.stderr)
-    m = editor_lib.with_hint_embedding(base.model,
-                                       config.selfcond_num_hint_codes)
-  return editor_lib.Editor(m, config.kernel_path)
 
 
 class _Job:
@@ -83,20 +60,12 @@ class _Job:
   def __init__(self, config):
     self.config = config
     self.size = int(config.model.image_size)
-    self._editors: dict[str, editor_lib.Editor] = {}
+    self._pool = editors.EditorPool()
     self._loaded: dict[str, tuple | inputs.ItemError] = {}
 
-  def editor(self, method: str) -> editor_lib.Editor:
+  def editor(self, method: str):
     """Loaded on first use; a load failure is a run failure (raises)."""
-    if "base" not in self._editors:
-      self._editors["base"] = editor_lib.Editor(
-          maskgit_cli.load_model(self.config), self.config.kernel_path)
-    if method != "selfcond":
-      return self._editors["base"]
-    if "selfcond" not in self._editors:
-      self._editors["selfcond"] = selfcond_editor(self.config,
-                                                  self._editors["base"])
-    return self._editors["selfcond"]
+    return self._pool.get(self.config, method)
 
   def load(self, item: inputs.Item):
     """(image, guide, mask); decoded once per item, errors included."""
@@ -111,7 +80,7 @@ class _Job:
     return self._loaded[item.name]
 
   def edit_item(self, method: str, strength: float, item: inputs.Item,
-                options: editor_lib.EditOptions,
+                options,
                 report: outputs.Report) -> bool:
     """Edits and writes one item (or skips it when done); False if it failed.
 
@@ -187,7 +156,7 @@ def run(config) -> int:
   """
   runtime.enable_compilation_cache(config.compilation_cache)
   runs = runs_from_config(config)
-  options = {m: editor_lib.options_from_config(config, m) for m, _ in runs}
+  options = {m: editors.options(config, m) for m, _ in runs}
   outputs.check_writable(config.output_dir)
   items, errors = inputs.discover(config.inputs)
   report = outputs.Report(failures=[("discovery", e) for e in errors])
