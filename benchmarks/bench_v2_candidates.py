@@ -20,16 +20,14 @@ import platform
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from absl import app  # pylint: disable=g-import-not-at-top
+from absl import app
 from absl import flags
 import jax
 import numpy as np
 
-from configs import models  # pylint: disable=g-import-not-at-top
-from maskgit import model as model_lib  # pylint: disable=g-import-not-at-top
-from maskgit_edit import editor as editor_lib  # pylint: disable=g-import-not-at-top
+from configs import models
+from maskgit import model as model_lib
+from maskgit_edit import editor as editor_lib
 
 _PRESETS = flags.DEFINE_list("presets", ["emoji", "emoji_v2", "emoji_v2_128"],
                              "Model presets.")

@@ -47,6 +47,7 @@ def test_schedule_is_sdedit_vp():
   assert np.all(np.diff(times, axis=0) <= 0)
 
 
+@pytest.mark.slow
 def test_train_py_cli_runs_the_recipe(tmp_path):
   env = {**os.environ, "JAX_PLATFORMS": "cpu", "XLA_FLAGS": ""}
   r = subprocess.run(
@@ -62,6 +63,7 @@ def test_train_py_cli_runs_the_recipe(tmp_path):
   assert (tmp_path / "samples" / "step_0000002.png").exists()
 
 
+@pytest.mark.slow
 def test_train_resume_is_exact_and_exports(tmp_path):
   c = _tiny_train()
   # The recipe comes from the registry (config.recipe_module), as in train.py.

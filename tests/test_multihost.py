@@ -19,6 +19,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from configs import transformer as transformer_config
 from maskgit.training import loop
@@ -80,6 +81,7 @@ def _losses(workdir):
   return {r["step"]: r["loss"] for r in rows}
 
 
+@pytest.mark.slow
 def test_two_processes_train_resume_and_stop_together(tmp_path):
   full = tmp_path / "full"
   texts = _wait(_launch(full))
