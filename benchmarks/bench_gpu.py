@@ -3,7 +3,7 @@ r"""Accelerator benchmark of the ImageNet-256 architecture (random weights).
 One command for a lent GPU (writes JSON after every section, so a timeout
 keeps what was measured):
 
-  timeout 540 python benchmarks/bench_gpu.py \
+  PYTHONPATH=. timeout 540 python benchmarks/bench_gpu.py \
       --out=benchmarks/results/gpu_imagenet256.json
 
 and the same code paths in seconds on a CPU (tests use this):
@@ -23,8 +23,10 @@ Sections (each row records its variant):
     (where an edit's time goes); `--trace_dir` also writes a jax.profiler
     trace of three steady-state edits of the first edit_latency setting
     (open with TensorBoard or Perfetto).
-  train: transformer and selfcond train steps on synthetic tokens (device
-    step only: no host data, strokes or tokenization), batch 64 and 256,
+  train: transformer and selfcond train steps on a prepared batch (synthetic
+    images, and painted guides for selfcond, tokenized ONCE by the recipe's
+    `prepare`; the timed device step has no host data, strokes or
+    tokenization), batch 64 and 256,
     bf16 compute with f32 parameters; step time, examples/s, model TFLOP/s,
     MFU (model FLOPs: 3x forward per trained pass, + 1 forward for the
     selfcond round 1; no remat recompute), compiled and device peak memory.

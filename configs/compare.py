@@ -78,13 +78,23 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   c.latency_strength = 0.5
   # Comma-separated entries to time ('' = all).
   c.latency_only = ("inpaint,context,self_fixed,sdedit,selfcond,"
-                    "sdedit_patch_local")
+                    "sdedit_patch_local,sdedit_patch_local_m0,"
+                    "diffusion_sdedit,diffusion_ddim10,"
+                    "diffusion_ddim50")
   c.methods = _entries(
       inpaint=dict(method="inpaint"),
       context=dict(method="context"),
       self_fixed=dict(method="self_fixed"),
       sdedit=dict(method="sdedit"),
       selfcond=dict(method="selfcond"),
+      # SDEdit with the pixel diffusion baseline (baselines/sdedit; weights
+      # from configs/edit.py: weights/emoji_diffusion), DDIM at 10 and 50
+      # steps (SDEdit's own ancestral sampler is an ablation: 1000 UNet calls
+      # per unit of strength do not fit the CPU budget on every kind).
+      diffusion_ddim10=dict(method="diffusion_ddim",
+                            diffusion=dict(num_steps=10)),
+      diffusion_ddim50=dict(method="diffusion_ddim",
+                            diffusion=dict(num_steps=50)),
   )
   c.ablations = _entries(
       sdedit_no_remask=dict(method="sdedit", sdedit=dict(remask=False)),
@@ -94,19 +104,30 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
       sdedit_iter16=dict(method="sdedit", num_iter=16),
       sdedit_linear=dict(method="sdedit", schedule="linear"),
       sdedit_dilate1=dict(method="sdedit", dilation=1),
+      diffusion_sdedit=dict(method="diffusion_sdedit"),  # Ancestral.
       sdedit_patch_local=dict(method="sdedit", patch_local=True),
+      sdedit_patch_local_m0=dict(method="sdedit", patch_local=True,
+                                 window_margin=0, decoder_margin=0),
       self_fixed_codebook=dict(method="self_fixed",
                                self_fixed=dict(kernel="codebook")),
       self_fixed_pilot=dict(method="self_fixed", self_fixed=dict(form="pilot")),
       self_fixed_scale3=dict(method="self_fixed", self_fixed=dict(scale=3.0)),
+      # Hints only on still-masked tokens of E (default: all of E). The
+      # selfcond strength curve is itself the guidance ablation: s = 0.5 is
+      # the hinted model without guidance (w = 1), s < 0.5 guides (w > 1).
+      selfcond_masked=dict(method="selfcond",
+                           selfcond=dict(positions="masked")),
   )
   # Each ablation is compared with this entry (same strengths and subset).
   c.ablation_base = _entries(
       sdedit_no_remask="sdedit", sdedit_start0="sdedit",
       sdedit_start4="sdedit", sdedit_iter8="sdedit", sdedit_iter16="sdedit",
       sdedit_linear="sdedit", sdedit_dilate1="sdedit",
-      sdedit_patch_local="sdedit", self_fixed_codebook="self_fixed",
-      self_fixed_pilot="self_fixed", self_fixed_scale3="self_fixed")
+      diffusion_sdedit="diffusion_ddim50",
+      sdedit_patch_local="sdedit", sdedit_patch_local_m0="sdedit",
+      self_fixed_codebook="self_fixed",
+      self_fixed_pilot="self_fixed", self_fixed_scale3="self_fixed",
+      selfcond_masked="selfcond")
   c.only = ""  # Comma-separated entry names to run ('' = all).
   c.runs_dir = os.path.join(_REPO, "data/compare/emoji")  # Per-run cache.
   c.out_json = os.path.join(_REPO, "benchmarks/results/compare.json")

@@ -84,7 +84,11 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   # docs/diffusion_card.md): diffusion_sdedit = ancestral (one UNet call per
   # 1/1000 of strength), diffusion_ddim = DDIM in num_steps steps.
   c.diffusion = ml_collections.ConfigDict()
-  c.diffusion.weights = ""  # Exported diffusion.msgpack; "" = random.
+  # Exported diffusion.msgpack; "" = random weights. The emoji preset uses
+  # the shipped baseline (weights/emoji_diffusion, docs/diffusion_card.md).
+  c.diffusion.weights = (
+      os.path.join(_REPO, "weights/emoji_diffusion/diffusion.msgpack")
+      if preset == "emoji" else "")
   c.diffusion.model = "tiny" if preset == "tiny" else "emoji"  # Preset of
   # configs/diffusion.py (its image_size must equal model.image_size).
   c.diffusion.num_steps = 50  # DDIM steps (diffusion_ddim).

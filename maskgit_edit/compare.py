@@ -78,7 +78,9 @@ def apply_quick(config) -> None:
     config.edit.num_iter = 4
     config.edit.start_iter = 1
     keep = [k for k in ("inpaint", "sdedit") if k in config.methods]
-    config.only = ",".join(keep + sorted(config.ablations)[:1])
+    abl = [k for k in sorted(config.ablations)
+           if config.ablation_base.get(k) in keep][:1]
+    config.only = ",".join(keep + abl)
     config.command += " --config.quick=True"
 
 

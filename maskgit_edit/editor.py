@@ -29,10 +29,11 @@ bit-identical to the input. A sampler's host-side preparation (kernels,
 appearance tables) runs once per (Editor, options) and is cached.
 
 Patch-local mode (`EditOptions.patch_local`): the transformer runs on
-[class token + a square window of tokens covering E plus a margin] with the
-tokens' absolute position embeddings; the tokenizer encodes/decodes that
-window plus `decoder_margin` tokens of context. Window sides are bucketed to
-multiples of side/8 so that at most 8 shapes compile per model. Full-image
+[class token + a square window of tokens covering E plus `window_margin`]
+with the tokens' absolute position embeddings; the tokenizer encodes/decodes
+a square holding that window and E's feather band, plus `decoder_margin`
+tokens of context. Transformer window sides are bucketed to multiples of
+side/8 so that few shapes compile per model. Full-image
 mode is the same code with the window = the whole grid.
 """
 
@@ -72,9 +73,10 @@ class EditOptions:
     dilation: dilate E by this many tokens.
     feather: feather radius in pixels of the composite.
     patch_local: run transformer + tokenizer on a window around E only.
-    window_margin: tokens of transformer context around E (patch-local); the
-      window also always covers the feather band.
-    decoder_margin: extra tokens of tokenizer context around the window.
+    window_margin: tokens of transformer context around E (patch-local).
+    decoder_margin: extra tokens of tokenizer context around the window and
+      around E's feather band (the tokenizer window always holds the band;
+      the transformer window need not: the band's tokens are the image's).
     method_options: the method's own options (an instance of
       `samplers.get(method).options_class`, e.g. `sdedit.Options(remask=
       False)`); None = that class's defaults (filled in by `validate`).
@@ -180,6 +182,21 @@ def bucket(n: int, side: int) -> int:
   return min(side, -(-n // q) * q)
 
 
+def _square(r0, r1, c0, c1, margin: int, side: int, size_fn):
+  """A square [top, top + n) x [left, left + n) in the grid holding the box.
+
+  The box [r0, r1) x [c0, c1) grows by `margin` each side (clipped to the
+  grid); n = min(side, size_fn(its longer side, side)), centred on it and
+  shifted inside the grid.
+  """
+  r0, r1 = max(0, r0 - margin), min(side, r1 + margin)
+  c0, c1 = max(0, c0 - margin), min(side, c1 + margin)
+  n = min(side, size_fn(max(r1 - r0, c1 - c0), side))
+  top = int(np.clip(r0 - (n - (r1 - r0)) // 2, 0, side - n))
+  left = int(np.clip(c0 - (n - (c1 - c0)) // 2, 0, side - n))
+  return n, top, left
+
+
 def _crop(x_N, off_N2, size: int, scale: int = 1):
   """Square crops [N, size*scale, size*scale, ...] at offsets * scale."""
   def one(x, o):
@@ -219,8 +236,10 @@ class Editor:
   def _windows(self, edit_Nhw: np.ndarray, opts: EditOptions):
     """Each edit's own window: sides w, cw int [N]; offsets int32 [N, 2].
 
-    w: the transformer window (bucketed); cw: the tokenizer's context window
-    (w plus `decoder_margin` each side); offsets of both in the token grid.
+    w: the transformer window (E's box + `window_margin`, bucketed); cw: the
+    tokenizer's window (holds the transformer window and E's box + the
+    feather band, plus `decoder_margin` each side: w + 2 * decoder_margin
+    when that suffices, else bucketed); offsets of both in the token grid.
     """
     side = self.model.side
     n = len(edit_Nhw)
@@ -228,22 +247,28 @@ class Editor:
       z = np.zeros((n, 2), np.int32)
       s = np.full((n,), side)
       return s, s, z, z
-    need = max(opts.window_margin, -(-opts.feather // self.model.factor))
+    band = -(-opts.feather // self.model.factor)  # Feather band in tokens.
+    dm = opts.decoder_margin
     ws, cws, win, ctx = [], [], [], []
     for e in edit_Nhw:
       rows = np.flatnonzero(e.any(1))
       cols = np.flatnonzero(e.any(0))
-      r0, r1 = max(0, rows[0] - need), min(side, rows[-1] + 1 + need)
-      c0, c1 = max(0, cols[0] - need), min(side, cols[-1] + 1 + need)
-      w = bucket(max(r1 - r0, c1 - c0), side)
-      cw = min(side, w + 2 * opts.decoder_margin)
-      top = int(np.clip(r0 - (w - (r1 - r0)) // 2, 0, side - w))
-      left = int(np.clip(c0 - (w - (c1 - c0)) // 2, 0, side - w))
+      # Transformer window: E's box + window_margin, bucketed, centred.
+      w, top, left = _square(rows[0], rows[-1] + 1, cols[0], cols[-1] + 1,
+                             opts.window_margin, side, bucket)
+      # Tokenizer window: the transformer window + decoder_margin, and E's
+      # box + the feather band + decoder_margin (the band's pixels are
+      # decoded from the image's own tokens; the transformer need not see
+      # them).
+      r0, r1 = min(top, rows[0] - band), max(top + w, rows[-1] + 1 + band)
+      c0, c1 = min(left, cols[0] - band), max(left + w, cols[-1] + 1 + band)
+      cw, ctop, cleft = _square(
+          r0, r1, c0, c1, dm, side,
+          lambda n, s, w=w: w + 2 * dm if n <= w + 2 * dm else bucket(n, s))
       ws.append(w)
       cws.append(cw)
       win.append((top, left))
-      ctx.append((int(np.clip(top - opts.decoder_margin, 0, side - cw)),
-                  int(np.clip(left - opts.decoder_margin, 0, side - cw))))
+      ctx.append((ctop, cleft))
     return (np.asarray(ws), np.asarray(cws), np.asarray(win, np.int32),
             np.asarray(ctx, np.int32))
 

@@ -1,5 +1,7 @@
 """Guidance: pixel mask, E, kernels, mask/mode handling on read."""
 
+import types
+
 import numpy as np
 from PIL import Image
 import pytest
@@ -66,6 +68,50 @@ def test_bucket():
       2, 4, 6, 10, 14, 16]
   assert editor_lib.bucket(3, 8) == 3
   assert editor_lib.bucket(30, 32) == 32
+
+
+def _windows(side, factor, edit, **kw):
+  fake = types.SimpleNamespace(model=types.SimpleNamespace(side=side,
+                                                           factor=factor))
+  opts = editor_lib.EditOptions(patch_local=True, **kw)
+  return editor_lib.Editor._windows(fake, edit, opts)
+
+
+def test_patch_local_windows_hold_e_and_the_feather_band():
+  # The ImageNet-256 grid (16 x 16 tokens of 16 px), a 7 x 6-token stroke:
+  # with no margins the transformer sees only E's box (8 after bucketing)
+  # while the tokenizer window also holds the 8 px feather band (1 token).
+  e = np.zeros((1, 16, 16), bool)
+  e[0, 5:12, 4:10] = True
+  ws, cws, win, ctx = _windows(16, 16, e, feather=8, window_margin=0,
+                               decoder_margin=0)
+  assert (ws[0], cws[0]) == (8, 10)
+  ws, cws, _, _ = _windows(16, 16, e, feather=8, window_margin=1,
+                           decoder_margin=1)
+  assert (ws[0], cws[0]) == (10, 12)
+  rng = np.random.default_rng(0)
+  for side, factor, feather in ((16, 16, 8), (8, 8, 8), (16, 4, 10)):
+    for _ in range(50):
+      e = np.zeros((1, side, side), bool)
+      r, c = rng.integers(0, side, 2)
+      h, w = rng.integers(1, side + 1, 2)
+      e[0, r:r + h, c:c + w] = True
+      wm, dm = rng.integers(0, 3, 2)
+      ws, cws, win, ctx = _windows(side, factor, e, feather=int(feather),
+                                   window_margin=int(wm),
+                                   decoder_margin=int(dm))
+      rows, cols = np.flatnonzero(e[0].any(1)), np.flatnonzero(e[0].any(0))
+      band = -(-feather // factor)
+      inside = lambda lo, hi, off, n: off <= max(0, lo) and min(side, hi) <= (
+          off + n)
+      (t, l), (ct, cl), w, cw = win[0], ctx[0], ws[0], cws[0]
+      assert editor_lib.bucket(w, side) == w and w <= cw <= side
+      assert 0 <= t <= side - w and 0 <= ct <= side - cw
+      assert inside(rows[0] - wm, rows[-1] + 1 + wm, t, w)
+      assert inside(cols[0] - wm, cols[-1] + 1 + wm, l, w)
+      assert inside(t, t + w, ct, cw) and inside(l, l + w, cl, cw)
+      assert inside(rows[0] - band, rows[-1] + 1 + band, ct, cw)
+      assert inside(cols[0] - band, cols[-1] + 1 + band, cl, cw)
 
 
 def test_codebook_kernels():
