@@ -27,6 +27,7 @@ from absl import flags
 import jax
 import numpy as np
 
+import bench_common
 from configs import models
 from maskgit import io_utils
 from maskgit import model as model_lib
@@ -61,14 +62,7 @@ def _timed(fn, repeats, cpu=None):
 
 
 def _inputs(size, frac, seed=0):
-  rng = np.random.default_rng(seed)
-  small = rng.random((size // 8, size // 8, 3)).astype(np.float32)
-  image = np.kron(small, np.ones((8, 8, 1), np.float32))
-  r = np.sqrt(frac * size * size / np.pi)
-  yy, xx = np.mgrid[:size, :size]
-  disc = (yy - size * 0.45) ** 2 + (xx - size * 0.55) ** 2 <= r * r
-  guide = image.copy()
-  guide[disc] = (0.9, 0.2, 0.1)
+  image, guide, disc = bench_common.stroke_inputs(size, frac, seed)
   rows, cols = np.flatnonzero(disc.any(1)), np.flatnonzero(disc.any(0))
   box = (int(rows[0]), int(cols[0]), int(rows[-1] - rows[0] + 1),
          int(cols[-1] - cols[0] + 1))

@@ -50,7 +50,6 @@ import datetime
 import json
 import os
 import platform
-import sys
 import time
 from typing import Any, Callable
 
@@ -60,6 +59,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+import bench_common
 from configs import models
 from configs import selfcond as selfcond_cfg
 from configs import transformer as transformer_cfg
@@ -67,7 +67,6 @@ from maskgit import model as model_lib
 from maskgit.nets import vqgan
 from maskgit.nets.transformer import ATTENTION_IMPLS
 from maskgit.training import loop
-from maskgit.training import optim
 from maskgit.training import sharding
 from maskgit_edit import editor as editor_lib
 
@@ -179,19 +178,6 @@ def build_model(preset: str, variant: str, attention: str
   return m
 
 
-def stroke_inputs(size: int, frac: float, seed: int = 0):
-  """(image, guide) float32 [S, S, 3]: a blocky image, a red disc of `frac`."""
-  rng = np.random.default_rng(seed)
-  small = rng.random((size // 8, size // 8, 3)).astype(np.float32)
-  image = np.kron(small, np.ones((8, 8, 1), np.float32))
-  r = np.sqrt(frac * size * size / np.pi)
-  yy, xx = np.mgrid[:size, :size]
-  disc = (yy - size * 0.45) ** 2 + (xx - size * 0.55) ** 2 <= r * r
-  guide = image.copy()
-  guide[disc] = (0.9, 0.2, 0.1)
-  return image, guide
-
-
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, list[float],
                                                          Any]:
   """(first call seconds, steady-state times, last output); blocks."""
@@ -235,7 +221,7 @@ def edit_latency(preset: str, repeats: int) -> list[dict]:
     m = build_model(preset, variant, attention)
     ed = editor_lib.Editor(m)
     for frac in map(float, _FRACTIONS.value):
-      image, guide = stroke_inputs(m.image_size, frac)
+      image, guide, _ = bench_common.stroke_inputs(m.image_size, frac)
       for mode in _MODES.value:
         if over_budget("edit_latency"):
           break
@@ -269,7 +255,7 @@ def edit_throughput(preset: str, repeats: int) -> list[dict]:
   for variant, attention in _combos(ends_only=True):
     m = build_model(preset, variant, attention)
     ed = editor_lib.Editor(m)
-    image, guide = stroke_inputs(m.image_size, 0.1)
+    image, guide, _ = bench_common.stroke_inputs(m.image_size, 0.1)
     for mode in _MODES.value:
       opts = editor_lib.EditOptions(method="sdedit",
                                     patch_local=mode == "patch_local")
@@ -383,16 +369,6 @@ def synthetic_batch(trainer, recipe: str, b: int) -> dict:
   return jax.jit(trainer.prepare)(trainer.frozen, raw)
 
 
-def token_step(trainer) -> Callable:
-  """The loop's train step minus tokenization (it runs on prepared batches)."""
-  def step(state, frozen, batch):
-    grads, metrics = optim.accumulate(
-        trainer.recipe.grad_fn, state.params, batch, state.step_key(),
-        int(trainer.config.optim.grad_accum_steps), frozen, state.step)
-    return state.apply_gradients(grads), metrics
-  return step
-
-
 def train(preset: str, steps: int) -> list[dict]:
   rows = []
   peak = peak_flops()
@@ -408,7 +384,8 @@ def train(preset: str, steps: int) -> list[dict]:
         batch = jax.device_put(synthetic_batch(trainer, recipe, b),
                                trainer.batch_sharding)
         frozen = trainer.frozen
-        step_fn = jax.jit(token_step(trainer), donate_argnums=(0,))
+        step_fn = jax.jit(bench_common.step_on_prepared(trainer),
+                          donate_argnums=(0,))
         state = trainer.init_state()
         t0 = time.perf_counter()
         compiled = step_fn.lower(state, frozen, batch).compile()

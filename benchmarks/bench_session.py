@@ -17,7 +17,6 @@ machine's load average. Goal: < 0.5 s per edit.
 import json
 import os
 import platform
-import sys
 import time
 
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")

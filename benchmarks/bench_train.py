@@ -29,6 +29,7 @@ import time
 import jax
 import jax.numpy as jnp
 
+import bench_common
 from configs import guidance_kernel
 from configs import selfcond
 from configs import tokenizer
@@ -36,7 +37,6 @@ from configs import transformer
 from maskgit.nets import vqgan
 from maskgit.training import checkpointing
 from maskgit.training import data as data_lib
-from maskgit.training import optim
 from maskgit.training import loop
 from maskgit.training import sharding
 
@@ -65,16 +65,6 @@ def _abstract(tree, sharding_):
   return jax.tree.map(
       lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=sharding_),
       tree)
-
-
-def _old_step(trainer):
-  """The loop before issue 17: a train step on already-tokenized batches."""
-  def step(state, frozen, batch):
-    grads, metrics = optim.accumulate(
-        trainer.recipe.grad_fn, state.params, batch, state.step_key(),
-        int(trainer.config.optim.grad_accum_steps), frozen, state.step)
-    return state.apply_gradients(grads), metrics
-  return step
 
 
 def memory(batches=(64, 256), dtype="float32", prepare_batch=16):
@@ -120,8 +110,8 @@ def memory(batches=(64, 256), dtype="float32", prepare_batch=16):
     prep = _analysis(jax.jit(trainer.recipe.prepare, out_shardings=bs).lower(
         frozen, raw).compile())
     step = _analysis(jax.jit(
-        _old_step(trainer), in_shardings=(trainer.state_shardings, frozen_sh,
-                                          bs),
+        bench_common.step_on_prepared(trainer),
+        in_shardings=(trainer.state_shardings, frozen_sh, bs),
         donate_argnums=(0,)).lower(state, frozen, tokens).compile())
     before = {"tokenize": prep, "step": step,
               "loop_peak_gb": max(prep["peak_estimate_gb"] + state_gb,

@@ -17,7 +17,6 @@ ratio, measured in one process).
 import json
 import os
 import platform
-import sys
 import time
 
 from absl import app
@@ -25,6 +24,7 @@ from absl import flags
 import jax
 import numpy as np
 
+import bench_common
 from configs import models
 from maskgit import model as model_lib
 from maskgit_edit import editor as editor_lib
@@ -39,18 +39,6 @@ _OUT = flags.DEFINE_string("out", "benchmarks/results/v2_candidates.json",
 
 def _count(tree) -> int:
   return int(sum(np.prod(x.shape) for x in jax.tree.leaves(tree)))
-
-
-def _disc(size: int, frac: float):
-  rng = np.random.default_rng(0)
-  small = rng.random((8, 8, 3)).astype(np.float32)
-  image = np.kron(small, np.ones((size // 8, size // 8, 1), np.float32))
-  r = np.sqrt(frac * size * size / np.pi)
-  yy, xx = np.mgrid[:size, :size]
-  disc = (yy - size * 0.45) ** 2 + (xx - size * 0.55) ** 2 <= r * r
-  guide = image.copy()
-  guide[disc] = (0.9, 0.2, 0.1)
-  return image, guide
 
 
 def main(argv):
@@ -71,7 +59,8 @@ def main(argv):
                                          / m.factor ** 2))
     rows.append(row)
     for frac in map(float, _FRACTIONS.value):
-      image, guide = _disc(m.image_size, frac)
+      image, guide, _ = bench_common.stroke_inputs(m.image_size, frac,
+                                                     block=m.image_size // 8)
       for mode in ("full", "patch_local"):
         opts = editor_lib.EditOptions(method="sdedit",
                                       patch_local=mode == "patch_local",

@@ -20,17 +20,12 @@ method). Writes JSON (--out) and prints a markdown table per set.
 
 import json
 import os
-import sys
 import time
 
 from absl import app
 from absl import flags
 import numpy as np
 
-_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, _ROOT)
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-# pylint: disable=g-import-not-at-top,wrong-import-position
 from configs import edit as edit_config
 import eval_edits
 from maskgit import embedded

@@ -182,6 +182,46 @@ def bucket(n: int, side: int) -> int:
   return min(side, -(-n // q) * q)
 
 
+def per_edit_args(images, guides, masks, labels, strength, num_samples):
+  """The edit arguments of N checked images, checked and one per edit.
+
+  Args:
+    images: float32 [N, S, S, 3], already checked by the editor.
+    guides: float [N, S, S, 3] or [S, S, 3] (integer input is refused).
+    masks: None or N masks (each None or [S, S]).
+    labels: int [1] or [N], already range-checked by the editor.
+    strength: float or N floats in [0, 1].
+    num_samples: int >= 1.
+
+  Returns:
+    (guides float32 [N, S, S, 3], masks list of N, labels [N],
+     strength float32 [N], num_samples int).
+
+  Raises:
+    ValueError (guidance.GuidanceError for guides of another shape).
+  """
+  guides = model_lib.as_float_images(guides, "guides")
+  if guides.ndim == 3:
+    guides = guides[None]
+  if guides.shape != images.shape:
+    raise guidance.GuidanceError(f"Guides {guides.shape} and images "
+                                 f"{images.shape} differ in shape.")
+  n = len(images)
+  masks = [None] * n if masks is None else list(masks)
+  if len(masks) != n:
+    raise ValueError(f"{len(masks)} masks for {n} images.")
+  if labels.size == 1:
+    labels = np.repeat(labels, n)
+  if len(labels) != n:
+    raise ValueError(f"{len(labels)} labels for {n} images.")
+  strength = np.broadcast_to(np.asarray(strength, np.float32), (n,))
+  if not np.all((strength >= 0) & (strength <= 1)):
+    raise ValueError(f"strength must be in [0, 1], got {strength.tolist()}.")
+  if int(num_samples) < 1:
+    raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
+  return guides, masks, labels, strength, int(num_samples)
+
+
 def _square(r0, r1, c0, c1, margin: int, side: int, size_fn):
   """A square [top, top + n) x [left, left + n) in the grid holding the box.
 
@@ -371,27 +411,10 @@ class Editor:
                     num_samples, image_tokens):
     m = self.model
     images = m._check_images(images)  # pylint: disable=protected-access
-    guides = model_lib.as_float_images(guides, "guides")
-    if guides.ndim == 3:
-      guides = guides[None]
-    if guides.shape != images.shape:
-      raise guidance.GuidanceError(f"Guides {guides.shape} and images "
-                                   f"{images.shape} differ in shape.")
-    n = len(images)
-    if masks is None:
-      masks = [None] * n
-    if len(masks) != n:
-      raise ValueError(f"{len(masks)} masks for {n} images.")
     labels = m._check_labels(labels)  # pylint: disable=protected-access
-    if labels.size == 1:
-      labels = np.repeat(labels, n)
-    if len(labels) != n:
-      raise ValueError(f"{len(labels)} labels for {n} images.")
-    strength = np.broadcast_to(np.asarray(strength, np.float32), (n,))
-    if not np.all((strength >= 0) & (strength <= 1)):
-      raise ValueError(f"strength must be in [0, 1], got {strength.tolist()}.")
-    if int(num_samples) < 1:
-      raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
+    guides, masks, labels, strength, num_samples = per_edit_args(
+        images, guides, masks, labels, strength, num_samples)
+    n = len(images)
     if image_tokens is not None:
       image_tokens = np.asarray(image_tokens)
       want = (n, m.side, m.side)
@@ -401,7 +424,7 @@ class Editor:
                          f"Editor.encode), got {image_tokens.dtype} "
                          f"{list(image_tokens.shape)}.")
       image_tokens = image_tokens.astype(np.int32)
-    return (images, guides, masks, labels, strength, int(num_samples),
+    return (images, guides, masks, labels, strength, num_samples,
             image_tokens)
 
   def _composite(self, images, decoded, pix, ctx_off, feather):

@@ -136,3 +136,34 @@ def test_bad_items_keep_going(tmp_path, capsys):
   assert sorted(i.name for i in items) == ["big", "empty", "junk", "same",
                                            "size"]
   assert len(errors) == 1 and "orphan" in errors[0]
+
+
+def test_sweep_encodes_each_image_once_with_identical_outputs(
+    tmp_path, monkeypatch):
+  from maskgit_edit import editor as editor_lib  # pylint: disable=g-import-not-at-top
+  from maskgit_edit.batch import runner  # pylint: disable=g-import-not-at-top
+  inputs = str(tmp_path / "in")
+  _write_items(inputs, 2)
+  calls = []
+  encode = editor_lib.Editor.encode
+  monkeypatch.setattr(editor_lib.Editor, "encode",
+                      lambda self, x: calls.append(len(x)) or encode(self, x))
+
+  def run(out):
+    c = edit_config.get_config("tiny")
+    c.inputs, c.output_dir = inputs, str(tmp_path / out)
+    c.num_samples, c.num_iter, c.start_iter, c.progress = 2, 4, 1, False
+    c.compilation_cache = ""
+    c.sweep.methods, c.sweep.strengths = ("sdedit", "self_fixed"), (0.3, 0.7)
+    assert batch.run(c) == 0
+    return {p.relative_to(tmp_path / out): np.asarray(Image.open(p))
+            for p in (tmp_path / out).rglob("sample_*.png")}
+
+  cached = run("cached")
+  assert calls == [1, 1]  # Two images, 2 methods x 2 strengths each.
+  monkeypatch.setattr(runner._Job, "image_tokens",  # pylint: disable=protected-access
+                      lambda *a: None)
+  plain = run("plain")
+  assert len(cached) == 16 and cached.keys() == plain.keys()
+  for k, v in cached.items():
+    np.testing.assert_array_equal(v, plain[k], err_msg=str(k))

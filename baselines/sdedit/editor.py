@@ -41,6 +41,7 @@ from baselines.sdedit import training
 from baselines.sdedit import unet as unet_lib
 from baselines.sdedit.schedule import VPSchedule
 from maskgit import compositing
+from maskgit import model as model_lib
 from maskgit_edit import editor as editor_lib
 from maskgit_edit import guidance
 
@@ -149,22 +150,12 @@ class DiffusionEditor:
     t0 = time.perf_counter()
     opts = (options or DiffusionOptions()).validate()
     size = self.image_size
-    images = np.asarray(images, np.float32)
+    images = model_lib.as_float_images(images)
     if images.ndim == 3:
       images = images[None]
     if images.ndim != 4 or images.shape[1:] != (size, size, 3):
       raise ValueError(f"Expected images of shape [B, {size}, {size}, 3] (or "
                        f"[{size}, {size}, 3]) in [0, 1], got {images.shape}.")
-    guides = np.asarray(guides, np.float32)
-    if guides.ndim == 3:
-      guides = guides[None]
-    if guides.shape != images.shape:
-      raise guidance.GuidanceError(f"Guides {guides.shape} and images "
-                                   f"{images.shape} differ in shape.")
-    n = len(images)
-    masks = [None] * n if masks is None else list(masks)
-    if len(masks) != n:
-      raise ValueError(f"{len(masks)} masks for {n} images.")
     labels = np.atleast_1d(np.asarray(labels))
     if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
       raise ValueError(f"Class labels must be integers, got {labels!r}.")
@@ -173,16 +164,9 @@ class DiffusionEditor:
     if nc and bad.size:
       raise ValueError(f"Class label(s) {bad.tolist()} out of range "
                        f"[0, {nc}).")
-    if labels.size == 1:
-      labels = np.repeat(labels, n)
-    if len(labels) != n:
-      raise ValueError(f"{len(labels)} labels for {n} images.")
-    strength = np.broadcast_to(np.asarray(strength, np.float32), (n,))
-    if not np.all((strength >= 0) & (strength <= 1)):
-      raise ValueError(f"strength must be in [0, 1], got {strength.tolist()}.")
-    if int(num_samples) < 1:
-      raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
-    num_samples = int(num_samples)
+    guides, masks, labels, strength, num_samples = editor_lib.per_edit_args(
+        images, guides, masks, labels, strength, num_samples)
+    n = len(images)
     pix = np.stack([guidance.pixel_mask(i, g, mk)
                     for i, g, mk in zip(images, guides, masks)])
     weights = np.stack([compositing.feather_mask(p, opts.feather)

@@ -20,7 +20,10 @@ import os
 import sys
 import traceback
 
+import numpy as np
+
 from maskgit import runtime
+from maskgit_edit import editor as editor_lib
 from maskgit_edit import editors
 from maskgit_edit.batch import inputs
 from maskgit_edit.batch import outputs
@@ -62,6 +65,7 @@ class _Job:
     self.size = int(config.model.image_size)
     self._pool = editors.EditorPool()
     self._loaded: dict[str, tuple | inputs.ItemError] = {}
+    self._tokens: dict[tuple, np.ndarray] = {}
 
   def editor(self, method: str):
     """Loaded on first use; a load failure is a run failure (raises)."""
@@ -78,6 +82,20 @@ class _Job:
     if isinstance(self._loaded[item.name], inputs.ItemError):
       raise self._loaded[item.name]
     return self._loaded[item.name]
+
+  def image_tokens(self, editor, item: inputs.Item, image: np.ndarray):
+    """The item image's tokens, encoded once per tokenizer (as a session).
+
+    A sweep edits one image with several methods and strengths; token
+    editors then skip re-encoding it (full image: the very same result).
+    Other backends (no tokens) get None.
+    """
+    if not isinstance(editor, editor_lib.Editor):
+      return None
+    key = (item.name, id(editor.model.tokenizer_params))
+    if key not in self._tokens:
+      self._tokens[key] = editor.encode(image[None])
+    return self._tokens[key]
 
   def edit_item(self, method: str, strength: float, item: inputs.Item,
                 options,
@@ -101,10 +119,13 @@ class _Job:
       return _failed(report, where, str(e))
     editor = self.editor(method)  # After the item: a bad item loads nothing.
     label = c.label if item.label is None else item.label
+    tokens = self.image_tokens(editor, item, image)
     try:
       res = editor.edit(image[None], guide[None], [mask], labels=label,
                         strength=strength, seed=c.seed,
-                        num_samples=c.num_samples, options=options)
+                        num_samples=c.num_samples, options=options,
+                        **({} if tokens is None else
+                           dict(image_tokens=tokens)))
     except ValueError as e:  # The item's fault (GuidanceError, label, ...).
       return _failed(report, where, f"{item.name}: {e}")
     except Exception as e:  # pylint: disable=broad-except
