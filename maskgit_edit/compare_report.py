@@ -39,8 +39,13 @@ def _load_note(summary) -> str:
            if r.get("load_average")]
   if not loads:
     return ""
+  cores = os.cpu_count() or 1
+  if max(loads) <= cores + 0.5:  # Only this run's own threads.
+    return (f" The machine was otherwise idle (1-minute load average "
+            f"{min(loads):.1f}-{max(loads):.1f} on its {cores} cores, this "
+            "run included).")
   return (f" The machine was shared: 1-minute load average {min(loads):.0f}"
-          f"-{max(loads):.0f} on its 2 cores during the runs, so every time "
+          f"-{max(loads):.0f} on its {cores} cores during the runs, so every time "
           "below is several times what an idle machine gives (see "
           "[benchmarks.md](benchmarks.md) for idle latencies); quality "
           "numbers do not depend on load.")
@@ -399,9 +404,11 @@ def write_doc(summary, path: str, plots: dict) -> None:
     lines += [
         f"On the first {a['limit'] or 'all'} images of the "
         f"{', '.join(a['kinds'])} edits; deltas against the base entry on "
-        "the same subset. (`selfcond`'s strength is its guidance weight "
-        "w: logits = w * unhinted + (1 - w) * hinted, so its strength grid "
-        "above is the guidance-weight ablation.)",
+        "the same subset. (`selfcond`'s strength s sets its classifier-"
+        "free guidance on the hint: logits = unhinted + w (hinted - "
+        "unhinted), w = (1 - s) / s; s = 0.5 is the hinted model without "
+        "guidance (w = 1), s < 0.5 guides (w = 2.3 at 0.3, 5.7 at 0.15), "
+        "so its strength grid above is the guidance ablation.)",
         "",
         *ablation_rows(summary),
         "",
