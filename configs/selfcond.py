@@ -27,9 +27,11 @@ def get_config(preset: str = "imagenet256"):
       p_hint=0.7,  # Hinted examples; the rest unhinted (hint dropout).
       edit_mask_min=0.5,  # Hinted: masked fraction of E >= this.
       outside_mask=0.0,  # Hinted: masked fraction outside E (x cosine).
-      # .npz of precomputed (tokens, hints), one guide per train image, built
-      # on first use from the npz train split ("" = simulate every step).
+      # .npz of precomputed (tokens, hints), pool_guides guides per train
+      # image, built on first use from the npz train split ("" = simulate
+      # every step).
       pool="",
+      pool_guides=1,  # Simulated guides per training image in the pool.
       **train_common.stroke_fields(),
   )
   # SDEdit-style whole-image strokes or one superpixel in its mean colour

@@ -211,8 +211,8 @@ class SelfCondRecipe(tr_recipe.TransformerRecipe):
   def pool(self) -> dict[str, np.ndarray]:
     """The precomputed (tokens, hints) pool of `selfcond.pool` (built once).
 
-    One simulated guide per training image of the npz train split (no
-    augmentation), tokenized with the frozen tokenizer: this skips the host
+    `selfcond.pool_guides` simulated guides per training image of the npz
+    train split (no augmentation), tokenized with the frozen tokenizer: this skips the host
     simulation and the tokenizer in every step, which dominate a CPU step.
     """
     if self._pool is not None:
@@ -228,14 +228,20 @@ class SelfCondRecipe(tr_recipe.TransformerRecipe):
       frozen = self.frozen()
       prep = jax.jit(self.prepare)
       parts = []
-      for i in range(0, len(images), 64):
-        batch = {"image": images[i:i + 64].astype(np.float32) / 255.0,
-                 "label": labels[i:i + 64].astype(np.int32)}
-        batch = self.strokes(batch, -1 - i)
-        out = jax.device_get(prep(frozen, batch))
-        parts.append({"label": batch["label"], **out})
-        logging.info("selfcond pool: %d / %d", i + len(batch["label"]),
-                     len(images))
+      guides = int(self.config.selfcond.get("pool_guides", 1))
+      if guides < 1:
+        raise ConfigError(f"selfcond.pool_guides must be >= 1, got {guides}.")
+      total = guides * len(images)
+      for r in range(guides):
+        for i in range(0, len(images), 64):
+          batch = {"image": images[i:i + 64].astype(np.float32) / 255.0,
+                   "label": labels[i:i + 64].astype(np.int32)}
+          # Guide r of image i: seeded apart from every training step's.
+          batch = self.strokes(batch, -1 - i - r * len(images))
+          out = jax.device_get(prep(frozen, batch))
+          parts.append({"label": batch["label"], **out})
+          logging.info("selfcond pool: %d / %d",
+                       r * len(images) + i + len(batch["label"]), total)
       pool = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
       tmp = path + ".tmp.npz"
       np.savez(tmp, **pool)

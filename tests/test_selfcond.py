@@ -1,6 +1,7 @@
 """Self-conditioning on appearance hints: net, pooling, guidance, recipe."""
 
 import dataclasses
+import os
 
 import jax
 import jax.numpy as jnp
@@ -161,3 +162,29 @@ def test_token_hint_ablation_loss(tmp_path):
   loss, metrics = recipe.loss_fn(params, None, batch, jax.random.key(1), 0,
                                  True)
   assert np.isfinite(loss) and 0 <= metrics["frac_hinted"] <= 1
+
+
+def test_pool_holds_pool_guides_distinct_guides_per_image(tmp_path):
+  rng = np.random.default_rng(0)
+  data = tmp_path / "d.npz"
+  np.savez(data, train_image=rng.integers(0, 256, (5, 32, 32, 3), np.uint8),
+           train_label=np.arange(5, dtype=np.int32) % 2)
+  c = _tiny_selfcond("appearance")
+  c.data.source = "npz"
+  c.data.dataset = str(data)
+  c.selfcond.pool = str(tmp_path / "pool.npz")
+  c.selfcond.pool_guides = 2
+  pool = edit_training.SelfCondRecipe(c).pool()
+  assert len(pool["label"]) == 10 and os.path.isfile(c.selfcond.pool)
+  np.testing.assert_array_equal(pool["label"], np.tile(np.arange(5) % 2, 2))
+  # Same images, different simulated guides: the hints differ.
+  assert (pool["hint_features"][:5] != pool["hint_features"][5:]).any()
+  # The first guides are those of a one-guide pool (same seeds).
+  c.selfcond.pool = str(tmp_path / "pool1.npz")
+  c.selfcond.pool_guides = 1
+  one = edit_training.SelfCondRecipe(c).pool()
+  np.testing.assert_array_equal(one["hint_features"], pool["hint_features"][:5])
+  c.selfcond.pool = str(tmp_path / "pool0.npz")
+  c.selfcond.pool_guides = 0
+  with pytest.raises(edit_training.ConfigError, match="pool_guides"):
+    edit_training.SelfCondRecipe(c).pool()
