@@ -88,3 +88,18 @@ def test_bad_entries(field, value, match):
       c.methods.bad = value
   with pytest.raises(ValueError, match=match):
     compare.entries(c)
+
+
+def test_appearance_experiment_config():
+  from configs import compare_appearance  # pylint: disable=g-import-not-at-top
+  with pytest.raises(ValueError, match="after ':'"):
+    compare_appearance.get_config("")
+  c = compare_appearance.get_config("/m/selfcond.msgpack")
+  es = {e.name: e for e in compare.entries(c)}
+  assert es["selfcond_appearance"].overrides == {
+      "selfcond_transformer_path": "/m/selfcond.msgpack"}
+  cfg = compare.edit_config_for(c, es["selfcond_appearance_masked"])
+  assert cfg.selfcond_transformer_path == "/m/selfcond.msgpack"
+  assert cfg.selfcond.positions == "masked"
+  assert "sdedit" in es and not c.readme  # Every entry; README untouched.
+  assert "outputs" in c.out_doc
