@@ -45,8 +45,8 @@ def _load_note(summary) -> str:
             f"{min(loads):.1f}-{max(loads):.1f} on its {cores} cores, this "
             "run included).")
   return (f" The machine was shared: 1-minute load average {min(loads):.0f}"
-          f"-{max(loads):.0f} on its {cores} cores during the runs, so every time "
-          "below is several times what an idle machine gives (see "
+          f"-{max(loads):.0f} on its {cores} cores during the runs, so every "
+          "time below is several times what an idle machine gives (see "
           "[benchmarks.md](benchmarks.md) for idle latencies); quality "
           "numbers do not depend on load.")
 

@@ -212,8 +212,9 @@ class SelfCondRecipe(tr_recipe.TransformerRecipe):
     """The precomputed (tokens, hints) pool of `selfcond.pool` (built once).
 
     `selfcond.pool_guides` simulated guides per training image of the npz
-    train split (no augmentation), tokenized with the frozen tokenizer: this skips the host
-    simulation and the tokenizer in every step, which dominate a CPU step.
+    train split (no augmentation), tokenized with the frozen tokenizer: this
+    skips the host simulation and the tokenizer in every step, which dominate
+    a CPU step.
     """
     if self._pool is not None:
       return self._pool
