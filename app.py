@@ -52,7 +52,7 @@ def main(argv):
     sys.exit(1)
   names = (emoji.EMOJI_GROUPS if model.transformer_config.num_classes ==
            len(emoji.EMOJI_GROUPS) else None)
-  ui = app_ui.App(editor_lib.Editor(model, config.kernel_path), config,
+  ui = app_ui.App(editor_lib.Editor(model), config,
                   class_names=names)
   if _WARMUP.value:
     print("Compiling (warm-up)...", flush=True)

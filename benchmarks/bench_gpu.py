@@ -242,7 +242,7 @@ def edit_latency(preset: str, repeats: int) -> list[dict]:
               run()
         row = dict(variant=variant, attention=attention, stroke_fraction=frac,
                    mode=mode, batch=1,
-                   window_tokens=int(results[-1].tokens.shape[-1]),
+                   window_tokens=int(results[-1].tokens.samples.shape[-1]),
                    device_median_s=float(np.median(device)),
                    **_stats("", first, times))
         print(json.dumps(row), flush=True)

@@ -71,7 +71,7 @@ def main(argv):
         t0 = time.perf_counter()
         res = call()
         row[f"{key}_first_s"] = time.perf_counter() - t0
-        row[f"{key}_window"] = int(res.tokens.shape[-1])
+        row[f"{key}_window"] = int(res.tokens.samples.shape[-1])
         calls.append((row, key, call, [], []))
         print(preset, key, "compiled", flush=True)
   # Interleaved repeats: every setting sees the same (shared) machine load.

@@ -34,7 +34,6 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   # transformer if it is hinted, else a zero hint table (= inpaint).
   c.selfcond_transformer_path = ""
   c.selfcond_num_hint_codes = 0  # 0 = num_codes.
-  c.kernel_path = ""  # self_learned: .npy float32 [C, C] log-affinities.
   c.random_init_seed = 0  # Seed of the random weights when no paths given.
   # ---- Inputs: a folder (NAME.png + NAME.guide.png [+ NAME.mask.png]) or a
   # JSONL manifest (one {"image", "guide", ["mask"], ["label"], ["name"]} per
@@ -43,8 +42,9 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   c.label = 0  # Default class label (a manifest line may override it).
   c.resize = False  # Resize inputs to model.image_size instead of failing.
   # ---- Editing.
-  # inpaint, context, self_fixed, self_learned, sdedit, selfcond, or a
-  # plugin's method (diffusion_sdedit, diffusion_ddim).
+  # A registered method (maskgit_edit/methods: inpaint, context, self_fixed,
+  # self_learned, sdedit, selfcond) or a plug-in's (diffusion_sdedit,
+  # diffusion_ddim).
   c.method = "sdedit"
   c.strength = 0.5  # In [0, 1]: 0 = the guide tokens, 1 = inpaint.
   c.num_samples = 4  # Samples per edit.
@@ -71,14 +71,17 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   # embedded model's when it fits the tokenizer, else codes decoded alone.
   c.self_fixed.table = ""
   c.self_learned = ml_collections.ConfigDict()
-  c.self_learned.form = "poe"  # poe or pilot (kernel: c.kernel_path).
+  # Learned kernel .npy float32 [C, C] of log-affinities (configs/
+  # guidance_kernel.py exports one).
+  c.self_learned.kernel = ""
+  c.self_learned.form = "poe"  # poe or pilot.
   c.self_learned.scale = 1.0
   c.sdedit = ml_collections.ConfigDict()
   c.sdedit.remask = True  # Unlikely guide tokens may be re-masked.
   c.selfcond = ml_collections.ConfigDict()
   c.selfcond.positions = "edit"  # Hints on all of E (edit) or masked only.
-  # ---- Editor backends from plugin modules (maskgit_edit/backends.py):
-  # each listed module registers its methods on import.
+  # ---- Plug-in modules that register more methods on import
+  # (maskgit_edit/methods).
   c.plugins = ("baselines.sdedit",)  # diffusion_sdedit, diffusion_ddim.
   # SDEdit with a pixel diffusion model (baselines/sdedit, its model card
   # docs/diffusion_card.md): diffusion_sdedit = ancestral (one UNet call per

@@ -100,7 +100,7 @@ def run_generate(config) -> list[str]:
   model = load_model(config)
   if config.mode == "generate":
     labels = list(config.labels)
-    model._check_labels(labels)  # pylint: disable=protected-access
+    model.check_labels(labels)
     images = model.generate(labels, seed=config.seed,
                             num_iter=config.num_iter,
                             choice_temperature=config.choice_temperature,

@@ -83,6 +83,22 @@ def as_float_images(images, what: str = "images") -> np.ndarray:
   return images.astype(np.float32)
 
 
+def check_labels(labels, num_classes: int) -> np.ndarray:
+  """int32 [B] of class labels (an int or a sequence) in [0, num_classes).
+
+  Raises:
+    ValueError: not integers, not 1-D, or out of range (naming them).
+  """
+  labels = np.atleast_1d(np.asarray(labels))
+  if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
+    raise ValueError(f"Class labels must be integers, got {labels!r}.")
+  bad = labels[(labels < 0) | (labels >= num_classes)]
+  if bad.size:
+    raise ValueError(f"Class label(s) {bad.tolist()} out of range "
+                     f"[0, {num_classes}).")
+  return labels.astype(np.int32)
+
+
 class MaskGIT:
   """A tokenizer + transformer pair with encode/decode/generate/edit."""
 
@@ -157,7 +173,12 @@ class MaskGIT:
     checkpoints.save_transformer(transformer_path, self.transformer_params)
 
   # --------------------------------------------------------------- checking
-  def _check_images(self, images) -> np.ndarray:
+  def check_images(self, images) -> np.ndarray:
+    """float32 [B, S, S, 3] of `images` ([B, S, S, 3] or [S, S, 3] floats).
+
+    Raises:
+      ValueError: integer input (divide by 255 first) or another shape.
+    """
     images = as_float_images(images)
     if images.ndim == 3:
       images = images[None]
@@ -167,18 +188,14 @@ class MaskGIT:
                        f"[{size}, {size}, 3]) in [0, 1], got {images.shape}.")
     return images
 
-  def _check_labels(self, labels) -> np.ndarray:
-    labels = np.atleast_1d(np.asarray(labels))
-    n = self.transformer_config.num_classes
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-      raise ValueError(f"Class labels must be integers, got {labels!r}.")
-    bad = labels[(labels < 0) | (labels >= n)]
-    if bad.size:
-      raise ValueError(f"Class label(s) {bad.tolist()} out of range "
-                       f"[0, {n}).")
-    return labels.astype(np.int32)
+  def check_labels(self, labels) -> np.ndarray:
+    """int32 [B] class labels (an int or a sequence) in range."""
+    return check_labels(labels, self.transformer_config.num_classes)
 
-  # ----------------------------------------------------------- model calls
+  # ------------------------------------- model calls (traceable, jitted)
+  # The public surface that editors and samplers use: each takes optional
+  # `params` (pass them as traced arguments inside your own jit; default:
+  # the loaded weights) and returns a jax.Array.
   @functools.partial(jax.jit, static_argnums=0)
   def _encode(self, params, images):
     return self.tokenizer.apply({"params": params}, images,
@@ -190,13 +207,44 @@ class MaskGIT:
                                 method=vqgan.VQGAN.decode_ids)
 
   @functools.partial(jax.jit, static_argnums=0)
-  def _logits(self, params, tokens, hints):
-    return self.transformer.apply({"params": params}, tokens, hints)
+  def _logits(self, params, tokens, hints, positions):
+    return self.transformer.apply({"params": params}, tokens, hints,
+                                  position_ids=positions)
+
+  def encode_ids(self, images_BHW3: jax.Array, params=None) -> jax.Array:
+    """Code ids int32 [B, H/f, W/f] of float images in [0, 1] (no checks)."""
+    return self._encode(self.tokenizer_params if params is None else params,
+                        images_BHW3)
+
+  def decode_ids(self, ids_Bhw: jax.Array, params=None) -> jax.Array:
+    """float32 images [B, h*f, w*f, 3] (unclipped) of code ids (no checks)."""
+    return self._decode_ids(
+        self.tokenizer_params if params is None else params, ids_Bhw)
+
+  def logits(self, ids_BL, hints_BL=None, positions_BL=None,
+             params=None) -> jax.Array:
+    """Transformer logits [B, L, vocab] of token sequences [B, L].
+
+    Args:
+      ids_BL: int [B, L], [class token, image tokens]; MASK_ID = masked.
+      hints_BL: None, hint ids int [B, L] (-1 = none) or hint features float
+        [B, L, F] (self-conditioned transformers).
+      positions_BL: None (positions 0..L-1) or int [B, L] absolute positions
+        (a window of the token grid keeps its position embeddings).
+      params: transformer parameters (default: the loaded ones).
+    """
+    hints = None
+    if hints_BL is not None:
+      hints = jnp.asarray(hints_BL)
+      hints = hints.astype(jnp.float32 if jnp.issubdtype(
+          hints.dtype, jnp.floating) else jnp.int32)
+    return self._logits(
+        self.transformer_params if params is None else params,
+        jnp.asarray(ids_BL, jnp.int32), hints, positions_BL)
 
   @functools.partial(jax.jit, static_argnums=(0, 1))
   def _decode(self, opts: DecodeOptions, params, tokens, rng, aux):
-    fn = lambda ids, hints: self.transformer.apply({"params": params}, ids,
-                                                   hints)
+    fn = lambda ids, hints: self.logits(ids, hints, params=params)
     return decode_lib.decode(
         fn, tokens, rng, num_iter=opts.num_iter, start_iter=opts.start_iter,
         num_codes=self.transformer_config.num_codes,
@@ -206,10 +254,10 @@ class MaskGIT:
   # Instances are used as static jit arguments: identity semantics.
   __hash__ = object.__hash__
 
+  # -------------------------------------------------------- host helpers
   def encode(self, images) -> np.ndarray:
     """Images [B, S, S, 3] in [0, 1] -> int32 code ids [B, S/f, S/f]."""
-    return np.asarray(self._encode(self.tokenizer_params,
-                                   self._check_images(images)))
+    return np.asarray(self.encode_ids(self.check_images(images)))
 
   def decode_tokens(self, ids) -> np.ndarray:
     """Code ids [B, h, w] -> float32 images [B, h*f, w*f, 3] (unclipped)."""
@@ -220,25 +268,12 @@ class MaskGIT:
     if ids.ndim != 3 or ids.min() < 0 or ids.max() >= c:
       raise ValueError(f"Expected code ids [B, h, w] in [0, {c}), got shape "
                        f"{ids.shape} range [{ids.min()}, {ids.max()}].")
-    return np.asarray(self._decode_ids(self.tokenizer_params, ids))
-
-  def logits(self, tokens_BL, hints_BL=None) -> np.ndarray:
-    """Transformer logits [B, L, vocab] for token sequences [B, L].
-
-    hints_BL: None, hint ids int [B, L] or hint features float [B, L, F].
-    """
-    tokens = jnp.asarray(tokens_BL, jnp.int32)
-    hints = None
-    if hints_BL is not None:
-      hints = jnp.asarray(hints_BL)
-      hints = hints.astype(jnp.float32 if jnp.issubdtype(
-          hints.dtype, jnp.floating) else jnp.int32)
-    return np.asarray(self._logits(self.transformer_params, tokens, hints))
+    return np.asarray(self.decode_ids(ids))
 
   def sequence(self, ids_BHW, labels) -> np.ndarray:
     """[class token, row-major image tokens] int32 [B, 1 + h*w]."""
     ids = np.asarray(ids_BHW, np.int32).reshape(len(ids_BHW), -1)
-    labels = self._check_labels(labels)
+    labels = self.check_labels(labels)
     cls = labels[:, None] + self.transformer_config.num_codes
     return np.concatenate([cls, ids], axis=1).astype(np.int32)
 
@@ -260,7 +295,7 @@ class MaskGIT:
                choice_temperature: float = 4.5,
                schedule: str = "cosine") -> np.ndarray:
     """Class-conditional samples: float32 images [B, S, S, 3] in [0, 1]."""
-    labels = self._check_labels(labels)
+    labels = self.check_labels(labels)
     n = self.side ** 2
     tokens = self.sequence(np.full((len(labels), n), MASK_ID), labels)
     out = self.decode(tokens, seed, DecodeOptions(
@@ -289,8 +324,8 @@ class MaskGIT:
     Returns:
       float32 [B, S, S, 3] edited images.
     """
-    images = self._check_images(images)
-    labels = self._check_labels(target_label)
+    images = self.check_images(images)
+    labels = self.check_labels(target_label)
     if labels.size == 1:
       labels = np.repeat(labels, len(images))
     if len(labels) != len(images):

@@ -29,7 +29,7 @@ from PIL import Image
 from maskgit import image_io
 from maskgit_edit import editor as editor_lib
 from maskgit_edit import guidance
-from maskgit_edit import samplers
+from maskgit_edit import methods
 from maskgit_edit import session as session_lib
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -220,7 +220,7 @@ class App:
     pct = 100.0 * mask.mean()
     status = (f"{method}, strength {float(strength):.2f}, seed {int(seed)}: "
               f"{n} sample(s) in {dt:.2f} s ({pct:.0f}% of pixels painted, "
-              f"{int(out.result.edit_tokens.sum())} tokens edited). Click a "
+              f"{int(out.result.regions.sum())} pixels regenerated). Click a "
               "sample to keep it.")
     return session, gallery, self._up(out.overlay), status
 
@@ -288,7 +288,8 @@ class App:
                                     label="Class")
             gen_seed = gr.Number(0, precision=0, label="Seed")
             gen_btn = gr.Button("Generate")
-          method = gr.Dropdown(list(samplers.names()), value=cfg.method,
+          method = gr.Dropdown([n for n in methods.names()
+                                    if methods.get(n).is_token_method], value=cfg.method,
                                label="Method")
           strength = gr.Slider(0.0, 1.0, value=float(cfg.strength),
                                step=0.05, label="Strength")

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from maskgit_edit import benchmark_set
-from maskgit_edit import editors as editors_lib
+from maskgit_edit.methods import pool as pool_lib
 from maskgit_edit import metrics
 
 RESULT_VERSION = 1  # Bump when the scoring changes (invalidates the cache).
@@ -109,8 +109,7 @@ def entries(config) -> list[Entry]:
       default_s = (config.strengths if group == "method"
                    else config.ablation_strengths)
       strengths = tuple(float(s) for s in spec.pop("strengths", default_s))
-      if method == "inpaint":
-        strengths = (1.0,)
+      strengths = pool_lib.method(config.edit, method).strengths(strengths)
       kinds = _as_tuple(spec.pop("kinds", config.kinds if group == "method"
                                  else config.ablation_kinds))
       limit = int(spec.pop("limit", config.method_limit if group == "method"
@@ -419,7 +418,7 @@ def run(config) -> dict:
   ref_entry = Entry("guide_tokens", "reference", "sdedit", {}, (0.0,),
                     _as_tuple(config.kinds), int(config.method_limit))
   plan = [(ref_entry, 0.0)] + [(e, s) for e in todo for s in e.strengths]
-  pool = editors_lib.EditorPool()
+  pool = pool_lib.EditorPool()
   os.makedirs(config.runs_dir, exist_ok=True)
   results, pending = {}, []
   for entry, s in plan:
@@ -447,8 +446,8 @@ def run(config) -> dict:
         f"{len(pending)} to do ({total} edits).", file=sys.stderr)
   for entry, s, cfg, key, path in pending:
     data = subset(bench, entry.kinds, entry.limit)
-    editor = pool.get(cfg, entry.method)
-    options = editors_lib.options(cfg, entry.method)
+    editor = pool.editor(cfg, entry.method)
+    options = pool.options(cfg, entry.method)
     if bar is not None:
       bar.set_description(f"{entry.name} s={s:.2f}")
     t0 = time.perf_counter()
@@ -491,16 +490,17 @@ def run(config) -> dict:
         config.latency_only):
       continue
     cfg = edit_config_for(config, entry)
-    s = 1.0 if entry.method == "inpaint" else float(config.latency_strength)
+    s = pool_lib.method(cfg, entry.method).strengths(
+        (config.latency_strength,))[0]
     key = run_key(config, entry, s, cfg) + f"-lat{config.latency_edits}"
     path = os.path.join(config.runs_dir, entry.name + "__latency.json")
     rec = _load_cached(path, key)
     if rec is None and config.report_only:
       continue
     if rec is None:
-      editor = pool.get(cfg, entry.method)
+      editor = pool.editor(cfg, entry.method)
       rec = dict(key=key, strength=s, **latency(
-          editor, editors_lib.options(cfg, entry.method), lat_data, s,
+          editor, pool.options(cfg, entry.method), lat_data, s,
           int(config.latency_edits), int(config.seed)),
                  load_average=[round(x, 1) for x in os.getloadavg()],
                  machine=_machine(), date=datetime.date.today().isoformat())

@@ -1,4 +1,4 @@
-"""Python API for guided editing on a loaded MaskGIT.
+"""The MaskGIT editor: guided editing on a loaded MaskGIT (token methods).
 
     from maskgit_edit import editor as editor_lib
     from maskgit_edit.samplers import sdedit
@@ -9,18 +9,19 @@
                       method="sdedit",
                       method_options=sdedit.Options(remask=True)))
     res.images                                        # [N, S, H, W, 3]
-    tokens = ed.encode(images)     # cache an image's tokens (e.g. a session)
-    ed.edit(images, guides, image_tokens=tokens, ...)  # skips re-encoding
+    res.tokens.samples                                # [N, S, w, w]
 
-Every method is a `samplers.Sampler` (maskgit_edit/samplers/); the editor has
-no method-specific code. One jitted function per (options, window bucket,
-batch shape) runs the named steps
+It implements the editor protocol (`maskgit_edit.protocol`: checked inputs,
+a neutral `EditResult`). Every token method is a `Sampler`
+(maskgit_edit/samplers/, registered in `maskgit_edit.methods`); the editor
+has no method-specific code. One jitted function per (options, window
+bucket, batch shape) runs the named steps
 
-  encode (crop; tokenizer on image and guide)  -> `_encode_step`
-  E and G_E in the window                      -> `_window_step`
-  sampler.start -> the one decode loop         -> `_decode_step`
+  encode the guide's window (tokenizer)          -> `_encode_step`
+  E and G_E in the window                        -> `_window_step`
+  sampler.start -> the one decode loop           -> `_decode_step`
   (`maskgit.decode`) -> shared invariants
-  tokenizer decode of the window context       -> `_detokenize_step`
+  tokenizer decode of the window context         -> `_detokenize_step`
 
 then composites host-side (`_composite`). Strength, labels, seeds and E are
 traced, so sweeping them does not recompile. Pixels are composited with a
@@ -28,21 +29,28 @@ feathered mask: pixels farther than `feather` from an edited pixel are
 bit-identical to the input. A sampler's host-side preparation (kernels,
 appearance tables) runs once per (Editor, options) and is cached.
 
+Token cache: the image tokens of the last `TOKEN_CACHE_SIZE` images are kept
+(keyed by the image's bytes), so an image edited again (a sweep over
+strengths, an interactive session) is not re-encoded; `remember_tokens`
+stores the tokens a kept sample was decoded from.
+
 Patch-local mode (`EditOptions.patch_local`): the transformer runs on
 [class token + a square window of tokens covering E plus `window_margin`]
 with the tokens' absolute position embeddings; the tokenizer encodes/decodes
 a square holding that window and E's feather band, plus `decoder_margin`
 tokens of context. Transformer window sides are bucketed to multiples of
-side/8 so that few shapes compile per model. Full-image
-mode is the same code with the window = the whole grid.
+side/8 so that few shapes compile per model. Full-image mode is the same code
+with the window = the whole grid.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
+import hashlib
 import time
-from typing import Any, Callable, Sequence
+from typing import Any, Callable
 
 import jax
 import jax.numpy as jnp
@@ -52,12 +60,14 @@ from maskgit import compositing
 from maskgit import decode as decode_lib
 from maskgit import model as model_lib
 from maskgit import schedules
-from maskgit.nets import vqgan
 from maskgit_edit import guidance
 from maskgit_edit import hints as hints_lib
-from maskgit_edit import samplers
+from maskgit_edit import methods
+from maskgit_edit import protocol
+from maskgit_edit.samplers import base as sampler_base
 
 MASK_ID = decode_lib.MASK_ID
+TOKEN_CACHE_SIZE = 256  # Images whose tokens an Editor keeps.
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,7 +75,7 @@ class EditOptions:
   """Static edit settings (hashable: part of the jit cache key).
 
   Attributes:
-    method: a registered method (`samplers.names()`).
+    method: a registered token method (`maskgit_edit.methods.names()`).
     num_iter: schedule length T.
     start_iter: first decoding step (the pilot and box editing use 2).
     choice_temperature: Gumbel temperature of the re-masking choice.
@@ -78,7 +88,7 @@ class EditOptions:
       around E's feather band (the tokenizer window always holds the band;
       the transformer window need not: the band's tokens are the image's).
     method_options: the method's own options (an instance of
-      `samplers.get(method).options_class`, e.g. `sdedit.Options(remask=
+      `methods.get(method).options_class`, e.g. `sdedit.Options(remask=
       False)`); None = that class's defaults (filled in by `validate`).
   """
   method: str = "sdedit"
@@ -94,12 +104,12 @@ class EditOptions:
   method_options: Any = None
 
   @property
-  def sampler(self) -> samplers.Sampler:
-    return samplers.get(self.method)
+  def sampler(self) -> sampler_base.Sampler:
+    return token_sampler(self.method)
 
   def validate(self) -> "EditOptions":
     """Checks every field; returns a copy with `method_options` filled in."""
-    sampler = samplers.get(self.method)
+    sampler = token_sampler(self.method)
     schedules.validate(self.schedule)
     if not 0 <= self.start_iter < self.num_iter:
       raise ValueError(f"Need 0 <= start_iter < num_iter, got "
@@ -118,6 +128,15 @@ class EditOptions:
     return dataclasses.replace(self, method_options=mo.validate())
 
 
+def token_sampler(method: str) -> sampler_base.Sampler:
+  """The sampler of token method `method` (ValueError otherwise)."""
+  record = methods.get(method)
+  if record.sampler is None:
+    raise ValueError(f"Method {method!r} is not a token method: build its "
+                     "editor with maskgit_edit.methods.pool.EditorPool.")
+  return record.sampler
+
+
 def options_from_config(config, method: str) -> EditOptions:
   """Validated EditOptions for `method` from an edit config (configs/edit.py).
 
@@ -129,7 +148,7 @@ def options_from_config(config, method: str) -> EditOptions:
     ValueError: one line for an unknown method, an unknown key in the
       method's section, or a bad value.
   """
-  sampler = samplers.get(method)
+  sampler = token_sampler(method)
   generic = {f.name: config[f.name] for f in dataclasses.fields(EditOptions)
              if f.name not in ("method", "method_options")}
   section = config.get(method) if hasattr(config, "get") else None
@@ -145,81 +164,10 @@ def options_from_config(config, method: str) -> EditOptions:
       **kw), **generic).validate()
 
 
-@dataclasses.dataclass
-class EditResult:
-  """Outputs of `Editor.edit` (N edits x S samples; w = window side).
-
-  Attributes:
-    images: float32 [N, S, H, W, 3] composited outputs in [0, 1].
-    tokens: int32 [N, S, w, w] edited tokens in the window.
-    original_tokens: int32 [N, w, w] image tokens in the window.
-    guide_tokens: int32 [N, w, w] guide tokens in the window.
-    edit_tokens: bool [N, w, w] E in the window.
-      (Patch-local mode gives each edit its own window: when the sides
-      differ, these four fields are lists of N per-edit arrays.)
-    window_offsets: int [N, 2] (row, col) of the window in the token grid.
-    pixel_masks: bool [N, H, W] edited pixels.
-    feather_weights: float32 [N, H, W] composite weights (0 = original).
-    timings: seconds: 'prepare', 'device' (encode + decode loop + tokenizer
-      decode, including compilation on a first call), 'composite', 'total'.
-    compiled: whether this call compiled a new shape/option set.
-  """
-  images: np.ndarray
-  tokens: np.ndarray
-  original_tokens: np.ndarray
-  guide_tokens: np.ndarray
-  edit_tokens: np.ndarray
-  window_offsets: np.ndarray
-  pixel_masks: np.ndarray
-  feather_weights: np.ndarray
-  timings: dict
-  compiled: bool
-
-
 def bucket(n: int, side: int) -> int:
   """Rounds a window side up to a multiple of ceil(side / 8), capped at side."""
   q = max(1, -(-side // 8))
   return min(side, -(-n // q) * q)
-
-
-def per_edit_args(images, guides, masks, labels, strength, num_samples):
-  """The edit arguments of N checked images, checked and one per edit.
-
-  Args:
-    images: float32 [N, S, S, 3], already checked by the editor.
-    guides: float [N, S, S, 3] or [S, S, 3] (integer input is refused).
-    masks: None or N masks (each None or [S, S]).
-    labels: int [1] or [N], already range-checked by the editor.
-    strength: float or N floats in [0, 1].
-    num_samples: int >= 1.
-
-  Returns:
-    (guides float32 [N, S, S, 3], masks list of N, labels [N],
-     strength float32 [N], num_samples int).
-
-  Raises:
-    ValueError (guidance.GuidanceError for guides of another shape).
-  """
-  guides = model_lib.as_float_images(guides, "guides")
-  if guides.ndim == 3:
-    guides = guides[None]
-  if guides.shape != images.shape:
-    raise guidance.GuidanceError(f"Guides {guides.shape} and images "
-                                 f"{images.shape} differ in shape.")
-  n = len(images)
-  masks = [None] * n if masks is None else list(masks)
-  if len(masks) != n:
-    raise ValueError(f"{len(masks)} masks for {n} images.")
-  if labels.size == 1:
-    labels = np.repeat(labels, n)
-  if len(labels) != n:
-    raise ValueError(f"{len(labels)} labels for {n} images.")
-  strength = np.broadcast_to(np.asarray(strength, np.float32), (n,))
-  if not np.all((strength >= 0) & (strength <= 1)):
-    raise ValueError(f"strength must be in [0, 1], got {strength.tolist()}.")
-  if int(num_samples) < 1:
-    raise ValueError(f"num_samples must be >= 1, got {num_samples}.")
-  return guides, masks, labels, strength, int(num_samples)
 
 
 def _square(r0, r1, c0, c1, margin: int, side: int, size_fn):
@@ -246,17 +194,26 @@ def _crop(x_N, off_N2, size: int, scale: int = 1):
   return jax.vmap(one)(x_N, off_N2)
 
 
-class Editor:
+class Editor(protocol.BaseEditor):
   """Guided editing on a MaskGIT model (see module docstring)."""
 
-  def __init__(self, model: model_lib.MaskGIT, kernel_path: str = ""):
-    """Wraps `model`; `kernel_path`: .npy [C, C] kernel for self_learned."""
+  def __init__(self, model: model_lib.MaskGIT):
     self.model = model
-    self.kernel_path = kernel_path
     self._cache = {}
     self._seen = set()
+    self._tokens: collections.OrderedDict[bytes, np.ndarray] = (
+        collections.OrderedDict())
 
-  __hash__ = object.__hash__
+  @property
+  def image_size(self) -> int:
+    return self.model.image_size
+
+  @property
+  def num_classes(self) -> int:
+    return self.model.transformer_config.num_classes
+
+  def default_options(self) -> "EditOptions":
+    return EditOptions()
 
   # ------------------------------------------------------------- helpers
   def cached(self, key, compute: Callable[[], Any]) -> Any:
@@ -265,13 +222,70 @@ class Editor:
       self._cache[key] = compute()
     return self._cache[key]
 
+  @staticmethod
+  def _digest(image: np.ndarray) -> bytes:
+    image = np.ascontiguousarray(image, np.float32)
+    return hashlib.sha1(image.tobytes() + str(image.shape).encode()).digest()
+
+  def remember_tokens(self, image, tokens) -> None:
+    """Caches `tokens` (int [side, side]) as the tokens of `image` [S, S, 3].
+
+    For a kept sample: the tokens it was decoded from describe it better
+    than re-encoding its pixels (and cost nothing).
+    """
+    side = self.model.side
+    tokens = np.asarray(tokens)
+    if tokens.shape != (side, side) or not np.issubdtype(tokens.dtype,
+                                                         np.integer):
+      raise ValueError(f"tokens must be integer [{side}, {side}], got "
+                       f"{tokens.dtype} {list(tokens.shape)}.")
+    self._store(self._digest(image), tokens.astype(np.int32))
+
+  def forget_tokens(self) -> None:
+    """Empties the token cache (e.g. to time the edit of a new image)."""
+    self._tokens.clear()
+
+  def _store(self, key: bytes, tokens: np.ndarray) -> None:
+    self._tokens[key] = tokens
+    self._tokens.move_to_end(key)
+    while self._tokens and len(self._tokens) > TOKEN_CACHE_SIZE:
+      self._tokens.popitem(last=False)
+
+  def prepare_images(self, images) -> None:
+    self.encode(images)
+
+  def keep_sample(self, original, result: protocol.EditResult,
+                  edit_index: int, sample_index: int) -> None:
+    """Caches the kept sample's tokens: `original`'s grid with the sample's
+    edited window pasted in (no re-encode; tokens outside E are unchanged by
+    construction)."""
+    info = result.tokens
+    grid = self.encode(np.asarray(original, np.float32)[None])[0].copy()
+    r, c = (int(v) for v in info.offsets[edit_index])
+    window = np.asarray(info.samples[edit_index])[sample_index]
+    w = window.shape[-1]
+    grid[r:r + w, c:c + w] = window
+    self.remember_tokens(result.images[edit_index, sample_index], grid)
+
   def encode(self, images) -> np.ndarray:
     """Image tokens int32 [N, side, side] of float [N, S, S, 3] images.
 
-    Pass them to `edit(..., image_tokens=...)` to skip re-encoding an image
-    that is edited several times.
+    Cached: an image seen before (the same bytes) is not encoded again.
     """
-    return np.asarray(self.model.encode(images), np.int32)
+    images = self.model.check_images(images)
+    keys = [self._digest(im) for im in images]
+    found = {}
+    for k in keys:
+      if k in self._tokens:
+        self._tokens.move_to_end(k)
+        found[k] = self._tokens[k]
+    todo = [i for i, k in enumerate(keys) if k not in found]
+    if todo:
+      new = np.asarray(self.model.encode(images[todo]), np.int32)
+      for i, t in zip(todo, new):
+        found[keys[i]] = t
+        self._store(keys[i], t)
+    return np.stack([found[k] for k in keys])
 
   def _windows(self, edit_Nhw: np.ndarray, opts: EditOptions):
     """Each edit's own window: sides w, cw int [N]; offsets int32 [N, 2].
@@ -313,19 +327,11 @@ class Editor:
             np.asarray(ctx, np.int32))
 
   # --------------------------------------------------------- jitted steps
-  def _encode_step(self, cw, tok_params, images, guides, image_tokens,
-                   ctx_off):
+  def _encode_step(self, cw, tok_params, guides, image_tokens, ctx_off):
     """Image and guide tokens [N, cw, cw] in the context window."""
-    f = self.model.factor
-    pix = [_crop(guides, ctx_off, cw, f)]
-    if image_tokens is None:
-      pix.insert(0, _crop(images, ctx_off, cw, f))
-    ids = self.model.tokenizer.apply(
-        {"params": tok_params}, jnp.concatenate(pix),
-        method=vqgan.VQGAN.encode_ids)
-    if image_tokens is None:
-      return jnp.split(ids, 2)
-    return _crop(image_tokens, ctx_off, cw), ids
+    gd_ids = self.model.encode_ids(_crop(guides, ctx_off, cw,
+                                         self.model.factor), tok_params)
+    return _crop(image_tokens, ctx_off, cw), gd_ids
 
   def _window_step(self, w, img_ids, gd_ids, images, guides, edit_Nhw,
                    labels_N, win_off, rel):
@@ -359,7 +365,7 @@ class Editor:
     m = self.model
     rep = lambda x: jnp.repeat(x[None], num_samples, axis=0)
     strength_B, seqs = rep(strength), jax.tree.map(rep, seq)
-    x = samplers.StartInputs(
+    x = sampler_base.StartInputs(
         rng=jax.random.fold_in(key, 1), original=seqs["original"],
         guide=seqs["guide"], edit=seqs["edit"], strength=strength_B,
         guide_pixels=seqs["guide_pixels"], num_iter=opts.num_iter,
@@ -368,8 +374,7 @@ class Editor:
     inputs, hooks, aux = opts.sampler.start(x, opts.method_options, prepared)
 
     def logits_fn(ids_BL, hints_BL):
-      return m.transformer.apply({"params": tr_params}, ids_BL, hints_BL,
-                                 position_ids=seqs["position"])
+      return m.logits(ids_BL, hints_BL, seqs["position"], params=tr_params)
     out = decode_lib.decode(
         logits_fn, inputs, jax.random.fold_in(key, 0),
         num_iter=opts.num_iter, start_iter=opts.start_iter,
@@ -384,16 +389,15 @@ class Editor:
     """The window's tokens pasted into its context, decoded to pixels."""
     ctx_ids = jax.vmap(lambda x, t, o: jax.lax.dynamic_update_slice(
         x, t, (o[0], o[1])))(img_ids, out_Bww, rel)
-    return self.model.tokenizer.apply({"params": tok_params}, ctx_ids,
-                                      method=vqgan.VQGAN.decode_ids)
+    return self.model.decode_ids(ctx_ids, tok_params)
 
   @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
   def _core(self, opts: EditOptions, w: int, cw: int, num_samples: int,
             tok_params, tr_params, images, guides, image_tokens, edit_Nhw,
             labels_N, strength_N, key_data_N, win_off, ctx_off, prepared):
     """N edits sharing window sides (w, cw); per-edit keys (raw key data)."""
-    img_ids, gd_ids = self._encode_step(cw, tok_params, images, guides,
-                                        image_tokens, ctx_off)
+    img_ids, gd_ids = self._encode_step(cw, tok_params, guides, image_tokens,
+                                        ctx_off)
     rel = win_off - ctx_off
     windows, seqs = self._window_step(w, img_ids, gd_ids, images, guides,
                                       edit_Nhw, labels_N, win_off, rel)
@@ -413,94 +417,36 @@ class Editor:
     return (out_w,) + windows + (decoded,)
 
   # ------------------------------------------------------------ host steps
-  def _check_inputs(self, images, guides, masks, labels, strength,
-                    num_samples, image_tokens):
-    m = self.model
-    images = m._check_images(images)  # pylint: disable=protected-access
-    labels = m._check_labels(labels)  # pylint: disable=protected-access
-    guides, masks, labels, strength, num_samples = per_edit_args(
-        images, guides, masks, labels, strength, num_samples)
-    n = len(images)
-    if image_tokens is not None:
-      image_tokens = np.asarray(image_tokens)
-      want = (n, m.side, m.side)
-      if image_tokens.shape != want or not np.issubdtype(image_tokens.dtype,
-                                                         np.integer):
-        raise ValueError(f"image_tokens must be integer {list(want)} (from "
-                         f"Editor.encode), got {image_tokens.dtype} "
-                         f"{list(image_tokens.shape)}.")
-      image_tokens = image_tokens.astype(np.int32)
-    return (images, guides, masks, labels, strength, num_samples,
-            image_tokens)
-
-  def _composite(self, images, decoded, pix, ctx_off, feather):
+  def _composite(self, images, decoded, weights, ctx_off):
     """Decoded context windows pasted and blended into the inputs.
 
     decoded: per edit, float [S, cw * f, cw * f, 3] (cw may differ).
-    Returns (float32 [N, S, H, W, 3], weights float32 [N, H, W]).
+    Returns float32 [N, S, H, W, 3].
     """
     f = self.model.factor
-    weights = np.stack([compositing.feather_mask(p, feather) for p in pix])
     out = []
     for image, dec, (r, c), wt in zip(images, decoded, ctx_off * f, weights):
       canvas = np.repeat(image[None], len(dec), axis=0)
       size = dec.shape[1]
       canvas[:, r:r + size, c:c + size] = dec
       out.append(compositing.composite(image, canvas, wt))
-    return np.stack(out), weights
+    return np.stack(out)
 
-  # ------------------------------------------------------------------ API
-  def edit(self, images, guides, masks: Sequence[Any] | None = None,
-           labels=0, strength=0.5, seed: int = 0, num_samples: int = 1,
-           options: EditOptions = EditOptions(),
-           image_tokens=None) -> EditResult:
-    """Edits N images following their guides.
-
-    Args:
-      images: float [N, S, S, 3] (or [S, S, 3]) in [0, 1].
-      guides: same shape: the images with the user's strokes/paste.
-      masks: None, or per edit None / bool-or-float [S, S] edit mask. Without
-        a mask, the edited pixels are those where guide != image (8-bit).
-      labels: class label (int, or one per edit).
-      strength: float in [0, 1] (or one per edit); ignored by inpaint.
-      seed: PRNG seed, int or one per edit. An edit's samples depend only on
-        its own inputs, seed, strength, label, num_samples and options, not
-        on the other edits of the batch.
-      num_samples: samples per edit.
-      options: EditOptions.
-      image_tokens: optional int32 [N, side, side] tokens of `images` from
-        `encode` (the image is then not re-encoded; in patch-local mode the
-        window is cut from them instead of encoding a crop).
-
-    Returns:
-      EditResult.
-
-    Raises:
-      ValueError (guidance.GuidanceError for bad guidance): bad shapes,
-      empty edit, unknown method, strength outside [0, 1], bad labels, a
-      method the model cannot run.
-    """
+  def _edit(self, inputs: protocol.EditInputs,
+            options: EditOptions) -> protocol.EditResult:
+    """Edits checked inputs (the protocol's `edit` calls this)."""
     t0 = time.perf_counter()
     opts = options.validate()
     sampler = opts.sampler
     m = self.model
-    (images, guides, masks, labels, strength, num_samples,
-     image_tokens) = self._check_inputs(images, guides, masks, labels,
-                                        strength, num_samples, image_tokens)
     sampler.check(self)
-    n = len(images)
-    pix = np.stack([guidance.pixel_mask(i, g, mk)
-                    for i, g, mk in zip(images, guides, masks)])
+    n = len(inputs)
+    image_tokens = self.encode(inputs.images)
     edit = np.stack([guidance.token_mask(p, m.factor, opts.dilation)
-                     for p in pix])
+                     for p in inputs.pixel_masks])
     ws, cws, win_off, ctx_off = self._windows(edit, opts)
-    seeds = np.atleast_1d(np.asarray(seed))
-    if seeds.ndim != 1 or len(seeds) not in (1, n) or not np.issubdtype(
-        seeds.dtype, np.integer):
-      raise ValueError(f"seed must be an int or {n} ints, got {seed!r}.")
-    seeds = np.broadcast_to(seeds, (n,))
     key_data = np.stack([np.asarray(jax.random.key_data(jax.random.key(
-        int(sd)))) for sd in seeds])
+        int(sd)))) for sd in inputs.seeds])
     prepared = self.cached(("prepare", opts.method, opts.method_options),
                            lambda: sampler.prepare(self, opts.method_options))
     t1 = time.perf_counter()
@@ -511,16 +457,17 @@ class Editor:
       groups.setdefault(key, []).append(i)
     per_item = [None] * n
     compiled = False
+    num_samples = inputs.num_samples
     for (w, cw), idx in groups.items():
-      sig = (opts, w, cw, num_samples, len(idx), image_tokens is None)
+      sig = (opts, w, cw, num_samples, len(idx))
       compiled |= sig not in self._seen
       self._seen.add(sig)
       out = self._core(opts, w, cw, num_samples, m.tokenizer_params,
-                       m.transformer_params, jnp.asarray(images[idx]),
-                       jnp.asarray(guides[idx]),
-                       None if image_tokens is None else jnp.asarray(
-                           image_tokens[idx]), jnp.asarray(edit[idx]),
-                       jnp.asarray(labels[idx]), jnp.asarray(strength[idx]),
+                       m.transformer_params, jnp.asarray(inputs.images[idx]),
+                       jnp.asarray(inputs.guides[idx]),
+                       jnp.asarray(image_tokens[idx]), jnp.asarray(edit[idx]),
+                       jnp.asarray(inputs.labels[idx]),
+                       jnp.asarray(inputs.strength[idx]),
                        jnp.asarray(key_data[idx]), jnp.asarray(win_off[idx]),
                        jnp.asarray(ctx_off[idx]), prepared)
       out_w, orig_w, guide_w, edit_w, decoded = jax.device_get(out)
@@ -529,17 +476,21 @@ class Editor:
       for k, i in enumerate(idx):
         per_item[i] = (out_w[k], orig_w[k], guide_w[k], edit_w[k], decoded[k])
     t2 = time.perf_counter()
-    result, weights = self._composite(images, [p[4] for p in per_item], pix,
-                                      ctx_off, opts.feather)
+    weights = protocol.feather_weights(inputs.pixel_masks, opts.feather)
+    result = self._composite(inputs.images, [p[4] for p in per_item], weights,
+                             ctx_off)
     t3 = time.perf_counter()
     field = lambda j: _stack_or_list([p[j] for p in per_item])
-    return EditResult(
-        images=result, tokens=field(0), original_tokens=field(1),
-        guide_tokens=field(2), edit_tokens=field(3), window_offsets=win_off,
-        pixel_masks=pix, feather_weights=weights,
-        timings=dict(prepare=t1 - t0, device=t2 - t1, composite=t3 - t2,
-                     total=t3 - t0),
-        compiled=compiled)
+    f = np.ones((m.factor, m.factor), bool)
+    return protocol.EditResult(
+        images=result, pixel_masks=inputs.pixel_masks,
+        feather_weights=weights, regions=np.stack([np.kron(e, f)
+                                                   for e in edit]),
+        timings=dict(prepare=t1 - t0, device=t2 - t1, composite=t3 - t2),
+        compiled=compiled,
+        tokens=protocol.TokenInfo(samples=field(0), original=field(1),
+                                  guide=field(2), edit=field(3),
+                                  offsets=win_off))
 
 
 def _stack_or_list(arrays: list[np.ndarray]):

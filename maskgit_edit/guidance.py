@@ -124,7 +124,8 @@ def load_learned_kernel(path: str, num_codes: int) -> np.ndarray:
   """
   if not path:
     raise GuidanceError("method 'self_learned' needs a kernel file "
-                        "(config.kernel_path, a .npy float32 [C, C]).")
+                        "(option kernel, config.self_learned.kernel: a .npy "
+                        "float32 [C, C]).")
   if not os.path.isfile(path):
     raise GuidanceError(f"Kernel file not found: {path}")
   try:

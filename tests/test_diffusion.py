@@ -21,7 +21,7 @@ from configs import diffusion as diffusion_config
 from configs import edit as edit_config
 from maskgit import compositing
 from maskgit.training import loop
-from maskgit_edit import backends
+from maskgit_edit import methods
 from maskgit_edit import batch
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -215,7 +215,7 @@ def test_sample_edit_runs_the_backend_by_name(tmp_path, capsys):
   for m in ("diffusion_ddim", "diffusion_sdedit"):
     run = tmp_path / "out" / f"{m}_s0.200" / "x"
     assert (run / "record.json").exists() and (run / "sample_01.png").exists()
-  assert {"diffusion_sdedit", "diffusion_ddim"} <= set(backends.names())
+  assert {"diffusion_sdedit", "diffusion_ddim"} <= set(methods.names())
   c.sweep.methods = ("diffusion_euler",)
   with pytest.raises(ValueError, match="diffusion_sdedit"):
     batch.run(c)

@@ -1,4 +1,7 @@
-"""Guided samplers on the tiny model: the invariants of every method."""
+"""Token samplers on the tiny model: windows, options, errors, plug-ins.
+
+The invariants every method keeps are in tests/test_methods.py.
+"""
 
 import numpy as np
 import pytest
@@ -6,7 +9,8 @@ import pytest
 from maskgit import checkpoints
 from maskgit import model as model_lib
 from maskgit_edit import editor as editor_lib
-from maskgit_edit import samplers
+from maskgit_edit import methods
+from maskgit_edit.samplers import base as sampler_base
 from maskgit_edit.samplers import self_fixed
 
 OPTS = dict(num_iter=6, start_iter=1, feather=2)
@@ -23,58 +27,9 @@ def inputs():
 
 
 @pytest.fixture(scope="module")
-def editors(tiny_model, tmp_path_factory):
-  path = tmp_path_factory.mktemp("k") / "kernel.npy"
-  c = tiny_model.tokenizer_config.num_codes
-  np.save(path, np.random.default_rng(0).normal(size=(c, c)).astype(
-      np.float32))
+def editors(tiny_model):
   hinted = editor_lib.with_hint_embedding(tiny_model)
-  return (editor_lib.Editor(tiny_model, str(path)),
-          editor_lib.Editor(hinted, str(path)))
-
-
-def _run(editors, inputs, method, strength, seed=0, **kw):
-  base, hinted = editors
-  ed = hinted if method == "selfcond" else base
-  opts = editor_lib.EditOptions(method=method, **{**OPTS, **kw})
-  return ed.edit(*inputs, labels=[1, 2], strength=strength, seed=seed,
-                 num_samples=2, options=opts)
-
-
-CASES = [("context", {}), ("self_fixed", {}),
-         ("self_fixed", dict(method_options=self_fixed.Options(
-             form="pilot", kernel="codebook"))),
-         ("self_learned", {}), ("sdedit", {}), ("selfcond", {})]
-
-
-@pytest.mark.parametrize("method,kw", CASES)
-def test_method_invariants(editors, inputs, method, kw):
-  images = inputs[0]
-  inpaint = _run(editors, inputs, "inpaint", 1.0)
-  mid = _run(editors, inputs, method, [0.5, 0.3], **kw)
-  again = _run(editors, inputs, method, [0.5, 0.3], **kw)
-  zero = _run(editors, inputs, method, 0.0, **kw)
-  one = _run(editors, inputs, method, 1.0, **kw)
-  e = mid.edit_tokens[:, None]
-  orig = mid.original_tokens[:, None]
-  g_e = np.where(e, mid.guide_tokens[:, None], orig)
-  assert mid.edit_tokens[0].sum() < mid.edit_tokens[1].sum()  # mixed |E|
-  for r in (mid, zero, one, inpaint):
-    assert (r.tokens >= 0).all()
-    np.testing.assert_array_equal(np.where(e, 0, r.tokens),
-                                  np.where(e, 0, np.broadcast_to(
-                                      orig, r.tokens.shape)))
-    band = r.feather_weights > 0
-    for n in range(2):
-      for s in range(2):
-        np.testing.assert_array_equal(r.images[n, s][~band[n]],
-                                      images[n][~band[n]])
-  np.testing.assert_array_equal(zero.tokens, np.broadcast_to(
-      g_e, zero.tokens.shape))
-  np.testing.assert_array_equal(one.tokens, inpaint.tokens)
-  np.testing.assert_array_equal(one.images, inpaint.images)
-  np.testing.assert_array_equal(mid.tokens, again.tokens)
-  np.testing.assert_array_equal(mid.images, again.images)
+  return editor_lib.Editor(tiny_model), editor_lib.Editor(hinted)
 
 
 def test_patch_local_window(editors, inputs):
@@ -86,10 +41,11 @@ def test_patch_local_window(editors, inputs):
                             window_margin=0, decoder_margin=1, **OPTS))
   # With window_margin=0 the transformer sees E's box only (2 tokens here);
   # the tokenizer window still holds the feather band.
-  assert res.tokens.shape[-1] == 2 < editors[0].model.side
-  e = res.edit_tokens[:, None]
-  np.testing.assert_array_equal(np.where(e, 0, res.tokens), np.where(
-      e, 0, np.broadcast_to(res.original_tokens[:, None], res.tokens.shape)))
+  t = res.tokens
+  assert t.samples.shape[-1] == 2 < editors[0].model.side
+  e = t.edit[:, None]
+  np.testing.assert_array_equal(np.where(e, 0, t.samples), np.where(
+      e, 0, np.broadcast_to(t.original[:, None], t.samples.shape)))
   band = res.feather_weights[0] > 0
   np.testing.assert_array_equal(res.images[0, 0][~band], images[0][~band])
 
@@ -128,16 +84,6 @@ def test_errors(editors, inputs):
     ed.edit(inputs[0], inputs[0])
 
 
-def test_registry():
-  assert samplers.names() == ("inpaint", "context", "self_fixed",
-                              "self_learned", "sdedit", "selfcond")
-  assert samplers.get("sdedit").name == "sdedit"
-  with pytest.raises(ValueError, match="Unknown method 'nope'.*inpaint"):
-    samplers.get("nope")
-  with pytest.raises(ValueError, match="already registered"):
-    samplers.register(type("X", (samplers.Sampler,), {"name": "sdedit"})())
-
-
 def test_method_options_validated():
   with pytest.raises(ValueError, match="sdedit.Options"):
     editor_lib.EditOptions(method="sdedit",
@@ -174,40 +120,49 @@ def test_new_method_plugs_in(editors, inputs):
   import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
   from maskgit import decode as decode_lib  # pylint: disable=g-import-not-at-top
 
-  class KeepGuide(samplers.Sampler):
+  class KeepGuide(sampler_base.Sampler):
     name = "keep_guide_test"
 
     def start(self, x, options, prepared):
       u = jax.random.uniform(x.rng, x.edit.shape)
       masked = x.edit & (u < x.strength[:, None])
-      inputs = jnp.where(masked, samplers.MASK_ID,
+      inputs = jnp.where(masked, sampler_base.MASK_ID,
                          jnp.where(x.edit, x.guide, x.original))
       return inputs, decode_lib.REFERENCE, x.base_aux()
 
-  samplers.register(KeepGuide())
+  methods.register(methods.token_method(KeepGuide()))
   try:
     res = editors[0].edit(*inputs, labels=1, strength=[0.0, 0.4],
                           options=editor_lib.EditOptions(
                               method="keep_guide_test", **OPTS))
   finally:
-    samplers._REGISTRY.pop("keep_guide_test")  # pylint: disable=protected-access
-  e = res.edit_tokens
-  np.testing.assert_array_equal(res.tokens[0, 0], np.where(
-      e[0], res.guide_tokens[0], res.original_tokens[0]))
-  kept = (res.tokens[1, 0] == res.guide_tokens[1]) & e[1]
-  assert 0 < kept.sum() < e[1].sum()
+    methods.unregister("keep_guide_test")
+  t = res.tokens
+  np.testing.assert_array_equal(t.samples[0, 0], np.where(
+      t.edit[0], t.guide[0], t.original[0]))
+  kept = (t.samples[1, 0] == t.guide[1]) & t.edit[1]
+  assert 0 < kept.sum() < t.edit[1].sum()
 
 
-def test_cached_image_tokens(editors, inputs):
-  """edit(image_tokens=encode(images)) skips the image encode, same result."""
-  ed = editors[0]
+def test_token_cache(tiny_model, inputs):
+  """An image is encoded once per editor; a second edit reuses its tokens
+  and gives the same result as a fresh editor."""
+  ed = editor_lib.Editor(tiny_model)
   opts = editor_lib.EditOptions(method="sdedit", **OPTS)
   ref = ed.edit(*inputs, labels=1, strength=0.5, seed=3, options=opts)
-  tokens = ed.encode(inputs[0])
-  assert tokens.shape == (2, ed.model.side, ed.model.side)
-  res = ed.edit(*inputs, labels=1, strength=0.5, seed=3, options=opts,
-                image_tokens=tokens)
-  np.testing.assert_array_equal(res.original_tokens, ref.original_tokens)
-  np.testing.assert_array_equal(res.images, ref.images)
-  with pytest.raises(ValueError, match="image_tokens"):
-    ed.edit(*inputs, image_tokens=tokens[:1])
+  calls = []
+  real = tiny_model.encode
+  try:
+    tiny_model.encode = lambda x: calls.append(len(x)) or real(x)
+    again = ed.edit(*inputs, labels=1, strength=0.5, seed=3, options=opts)
+    fresh = editor_lib.Editor(tiny_model).edit(
+        *inputs, labels=1, strength=0.5, seed=3, options=opts)
+  finally:
+    del tiny_model.encode
+  assert calls == [2]  # Only the fresh editor encoded the images.
+  np.testing.assert_array_equal(again.images, ref.images)
+  np.testing.assert_array_equal(fresh.images, ref.images)
+  np.testing.assert_array_equal(ed.encode(inputs[0]),
+                                tiny_model.encode(inputs[0]))
+  with pytest.raises(ValueError, match="tokens must be integer"):
+    ed.remember_tokens(inputs[0][0], np.zeros((3, 3), np.int32))

@@ -108,15 +108,15 @@ def test_cfg_strength_one_is_inpaint(tiny_model, inputs):
   inpaint = run("inpaint", 1.0)
   for pos in ("edit", "masked"):
     one = run("selfcond", 1.0, pos)
-    np.testing.assert_array_equal(one.tokens, inpaint.tokens)
+    np.testing.assert_array_equal(one.tokens.samples, inpaint.tokens.samples)
     np.testing.assert_array_equal(one.images, inpaint.images)
     mid = run("selfcond", 0.3, pos)
-    assert (mid.tokens != inpaint.tokens).any()  # The hint is used.
-  zero = run("selfcond", 0.0)
-  e = zero.edit_tokens[:, None]
-  g_e = np.where(e, zero.guide_tokens[:, None], zero.original_tokens[:, None])
-  np.testing.assert_array_equal(zero.tokens, np.broadcast_to(
-      g_e, zero.tokens.shape))
+    # The hint is used.
+    assert (mid.tokens.samples != inpaint.tokens.samples).any()
+  zero = run("selfcond", 0.0).tokens
+  g_e = np.where(zero.edit, zero.guide, zero.original)[:, None]
+  np.testing.assert_array_equal(zero.samples, np.broadcast_to(
+      g_e, zero.samples.shape))
   with pytest.raises(ValueError, match="positions"):
     editor_lib.EditOptions(method="selfcond", method_options=
                            selfcond_sampler.Options("all")).validate()

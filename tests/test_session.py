@@ -1,4 +1,4 @@
-"""Editing session on the tiny model: cached tokens, accept, undo/redo."""
+"""Editing session on the tiny model: tokens encoded once, accept, undo."""
 
 import numpy as np
 import pytest
@@ -24,48 +24,41 @@ def image_guide():
   return image, guide
 
 
-@pytest.mark.parametrize("local", [False, True])
-def test_cached_tokens_match(editor, image_guide, local):
-  """Full image: cached tokens give the very same edit as re-encoding.
-  Patch-local: same shapes, pixels outside the feather band untouched."""
+def test_session_encodes_once(tiny_model, image_guide):
+  """The image is encoded when the session starts, never again for its
+  edits; a kept sample's tokens are the ones it was decoded from."""
   image, guide = image_guide
-  opts = editor_lib.EditOptions(patch_local=local, **OPTS)
-  tokens = editor.encode(image[None])
-  assert tokens.shape == (1, 8, 8) and tokens.dtype == np.int32
-  kw = dict(labels=1, strength=0.5, seed=3, num_samples=2, options=opts)
-  plain = editor.edit(image, guide, **kw)
-  cached = editor.edit(image, guide, image_tokens=tokens, **kw)
-  assert cached.images.shape == plain.images.shape
-  if not local:
-    np.testing.assert_array_equal(cached.images, plain.images)
-    np.testing.assert_array_equal(cached.tokens, plain.tokens)
-  band = cached.feather_weights[0] > 0
-  for s in range(2):
-    np.testing.assert_array_equal(cached.images[0, s][~band], image[~band])
-
-
-def test_bad_image_tokens(editor, image_guide):
-  image, guide = image_guide
-  with pytest.raises(ValueError, match="image_tokens"):
-    editor.edit(image, guide, image_tokens=np.zeros((1, 3, 3), np.int32),
-                options=editor_lib.EditOptions(**OPTS))
+  editor = editor_lib.Editor(tiny_model)
+  calls = []
+  real = tiny_model.encode
+  try:
+    tiny_model.encode = lambda x: calls.append(len(x)) or real(x)
+    s = session_lib.Session(editor, image, label=1)
+    assert calls == [1]
+    opts = editor_lib.EditOptions(patch_local=True, **OPTS)
+    for seed in range(2):
+      s.edit(guide, strength=0.5, seed=seed, num_samples=2, options=opts)
+    s.accept(0)
+    s.edit(guide, strength=0.5, seed=0, num_samples=2, options=opts)
+  finally:
+    del tiny_model.encode
+  assert calls == [1]
 
 
 def test_session_edit_accept_undo_redo(editor, image_guide):
   image, guide = image_guide
   s = session_lib.Session(editor, image, label=1)
-  np.testing.assert_array_equal(s.tokens, editor.encode(image[None])[0])
   assert not s.can_undo and not s.can_redo
   opts = editor_lib.EditOptions(patch_local=True, **OPTS)
   out = s.edit(guide, strength=0.5, seed=0, num_samples=2, options=opts)
   assert out.samples.shape == (2, 32, 32, 3)
   assert out.overlay.shape == (32, 32, 3)
   # The overlay changes exactly the pixels of the E tokens.
-  res = out.result
-  r, c = res.window_offsets[0]
-  w = res.tokens.shape[-1]
+  t = out.result.tokens
+  r, c = t.offsets[0]
+  w = t.samples.shape[-1]
   grid = np.zeros((8, 8), bool)
-  grid[r:r + w, c:c + w] = res.edit_tokens[0]
+  grid[r:r + w, c:c + w] = t.edit[0]
   e_px = np.kron(grid, np.ones((4, 4), bool))
   changed = np.any(out.overlay != image, -1)
   assert e_px.any()
@@ -73,13 +66,12 @@ def test_session_edit_accept_undo_redo(editor, image_guide):
   np.testing.assert_array_equal(s.image, image)  # Not yet accepted.
   new = s.accept(1)
   np.testing.assert_array_equal(new, out.samples[1])
-  np.testing.assert_array_equal(s.tokens[r:r + w, c:c + w],
-                                res.tokens[0, 1])
+  kept = editor.encode(new[None])[0]  # From the cache: the sample's tokens.
+  np.testing.assert_array_equal(kept[r:r + w, c:c + w], t.samples[0, 1])
   assert s.can_undo and not s.can_redo
   with pytest.raises(session_lib.SessionError, match="No edit"):
     s.accept(0)  # The edit was consumed.
   np.testing.assert_array_equal(s.undo(), image)
-  np.testing.assert_array_equal(s.tokens, editor.encode(image[None])[0])
   assert s.can_redo
   np.testing.assert_array_equal(s.redo(), out.samples[1])
   with pytest.raises(session_lib.SessionError, match="redo"):

@@ -2,15 +2,15 @@
 
 Importing the package registers
 * the training recipe `diffusion` (configs/diffusion.py, train.py), and
-* the editor backends `diffusion_sdedit` (ancestral, SDEdit's sampler) and
-  `diffusion_ddim` (DDIM) for sample_edit.py (`config.plugins`).
+* the editing methods `diffusion_sdedit` (ancestral, SDEdit's sampler) and
+  `diffusion_ddim` (DDIM) for sample_edit.py and the evaluation (the edit
+  config lists this package in `config.plugins`).
 Model card: docs/diffusion_card.md.
 """
 
 from baselines.sdedit import editor
 from baselines.sdedit import training
-from maskgit_edit import backends
+from maskgit_edit import methods
 
-for _name in editor.METHODS:
-  backends.register(_name, create=editor.editor_from_config,
-                    options=editor.options_from_config)
+for _method in editor.METHODS.values():
+  methods.register(_method)

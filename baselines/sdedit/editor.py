@@ -1,4 +1,4 @@
-"""SDEdit with the pixel diffusion model, behind the `Editor.edit` interface.
+"""SDEdit with the pixel diffusion model, behind the editor protocol.
 
     from baselines.sdedit import editor as sde
     ed = sde.DiffusionEditor.from_file("weights/emoji_diffusion/"
@@ -19,9 +19,10 @@ alone restores the outside.
 
 strength -> t0 = round(strength * T): 0 returns the guide (composited), 1
 starts from pure noise (the guide is ignored: generation of the region from
-its context). Registered as the sample_edit.py methods `diffusion_sdedit`
+its context). Registered (`METHODS`) as the methods `diffusion_sdedit`
 (ancestral, SDEdit's own sampler) and `diffusion_ddim` (DDIM with
-`config.diffusion.num_steps`).
+`config.diffusion.num_steps`); their options come from the edit config's
+`diffusion` section.
 """
 
 from __future__ import annotations
@@ -41,12 +42,11 @@ from baselines.sdedit import training
 from baselines.sdedit import unet as unet_lib
 from baselines.sdedit.schedule import VPSchedule
 from maskgit import compositing
-from maskgit import model as model_lib
-from maskgit_edit import editor as editor_lib
-from maskgit_edit import guidance
+from maskgit_edit import methods
+from maskgit_edit import protocol
 
-# sample_edit.py method name -> sampler.
-METHODS = {"diffusion_sdedit": "ancestral", "diffusion_ddim": "ddim"}
+# Method name -> diffusion sampler.
+SAMPLER_OF = {"diffusion_sdedit": "ancestral", "diffusion_ddim": "ddim"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +78,7 @@ class DiffusionOptions:
     return self
 
 
-class DiffusionEditor:
+class DiffusionEditor(protocol.BaseEditor):
   """SDEdit on a `unet.UNet` (see module docstring)."""
 
   def __init__(self, model_config: ml_collections.ConfigDict, params):
@@ -90,11 +90,16 @@ class DiffusionEditor:
     self.params = jax.tree.map(jnp.asarray, params)
     self._seen = set()
 
-  __hash__ = object.__hash__
-
   @property
   def image_size(self) -> int:
     return self.unet_config.image_size
+
+  @property
+  def num_classes(self) -> int:
+    return self.unet_config.num_classes
+
+  def default_options(self) -> DiffusionOptions:
+    return DiffusionOptions()
 
   @classmethod
   def from_file(cls, path: str, preset: str = "emoji") -> "DiffusionEditor":
@@ -115,8 +120,12 @@ class DiffusionEditor:
   # --------------------------------------------------------- jitted core
   @functools.partial(jax.jit, static_argnums=(0, 1, 2))
   def _core(self, opts: DiffusionOptions, num_samples: int, params, images,
-            guides, region, labels, strength, key):
+            guides, region, labels, strength, key_data):
     rep = lambda x: jnp.repeat(x, num_samples, axis=0)
+    # Sample j of edit i draws from fold_in(key_i, j): its own noise.
+    keys = jax.vmap(lambda k: jax.vmap(lambda j: jax.random.fold_in(
+        k, j))(jnp.arange(num_samples)))(jax.random.wrap_key_data(key_data))
+    key = keys.reshape(-1)
     x_img, x_gd = rep(images) * 2.0 - 1.0, rep(guides) * 2.0 - 1.0
     labels = rep(labels) if self.unet_config.num_classes else None
 
@@ -132,85 +141,52 @@ class DiffusionEditor:
     return jnp.where(rep(strength)[:, None, None, None] <= 0, rep(guides),
                      out)
 
-  # ------------------------------------------------------------------ API
-  def edit(self, images, guides, masks: Sequence[Any] | None = None,
-           labels=0, strength=0.5, seed: int = 0, num_samples: int = 1,
-           options: DiffusionOptions = DiffusionOptions()
-           ) -> editor_lib.EditResult:
-    """Edits N images following their guides (args as `Editor.edit`).
-
-    Returns:
-      EditResult with images [N, S, H, W, 3], pixel_masks, feather_weights,
-      timings; the token fields are empty (w = 0): there are no tokens.
-
-    Raises:
-      ValueError (guidance.GuidanceError for bad guidance): bad shapes,
-      empty edit, strength outside [0, 1], bad labels or options.
-    """
+  # ------------------------------------------------------------ protocol
+  def _edit(self, inputs: protocol.EditInputs,
+            options: DiffusionOptions) -> protocol.EditResult:
+    """Edits checked inputs (the protocol's `edit` calls this)."""
     t0 = time.perf_counter()
-    opts = (options or DiffusionOptions()).validate()
+    opts = options.validate()
+    n, num_samples = len(inputs), inputs.num_samples
     size = self.image_size
-    images = model_lib.as_float_images(images)
-    if images.ndim == 3:
-      images = images[None]
-    if images.ndim != 4 or images.shape[1:] != (size, size, 3):
-      raise ValueError(f"Expected images of shape [B, {size}, {size}, 3] (or "
-                       f"[{size}, {size}, 3]) in [0, 1], got {images.shape}.")
-    labels = np.atleast_1d(np.asarray(labels))
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-      raise ValueError(f"Class labels must be integers, got {labels!r}.")
-    nc = self.unet_config.num_classes
-    bad = labels[(labels < 0) | (labels >= max(nc, 1))]
-    if nc and bad.size:
-      raise ValueError(f"Class label(s) {bad.tolist()} out of range "
-                       f"[0, {nc}).")
-    guides, masks, labels, strength, num_samples = editor_lib.per_edit_args(
-        images, guides, masks, labels, strength, num_samples)
-    n = len(images)
-    pix = np.stack([guidance.pixel_mask(i, g, mk)
-                    for i, g, mk in zip(images, guides, masks)])
-    weights = np.stack([compositing.feather_mask(p, opts.feather)
-                        for p in pix])
+    weights = protocol.feather_weights(inputs.pixel_masks, opts.feather)
     region = (weights > 0).astype(np.float32)
     t1 = time.perf_counter()
-    sig = (opts, num_samples, images.shape)
+    sig = (opts, num_samples, inputs.images.shape)
     compiled = sig not in self._seen
     self._seen.add(sig)
-    out = self._core(opts, num_samples, self.params, jnp.asarray(images),
-                     jnp.asarray(guides), jnp.asarray(region),
-                     jnp.asarray(labels.astype(np.int32)),
-                     jnp.asarray(strength), jax.random.key(seed))
+    # One key per edit (its own seed), split over its samples inside.
+    keys = np.stack([np.asarray(jax.random.key_data(jax.random.key(int(s))))
+                     for s in inputs.seeds])
+    out = self._core(opts, num_samples, self.params,
+                     jnp.asarray(inputs.images), jnp.asarray(inputs.guides),
+                     jnp.asarray(region), jnp.asarray(inputs.labels),
+                     jnp.asarray(inputs.strength), keys)
     out = np.asarray(jax.device_get(out))
     t2 = time.perf_counter()
     result = compositing.composite(
-        np.repeat(images, num_samples, axis=0), out,
+        np.repeat(inputs.images, num_samples, axis=0), out,
         np.repeat(weights, num_samples, axis=0))
     t3 = time.perf_counter()
-    return editor_lib.EditResult(
+    return protocol.EditResult(
         images=result.reshape(n, num_samples, size, size, 3),
-        tokens=np.zeros((n, num_samples, 0, 0), np.int32),
-        original_tokens=np.zeros((n, 0, 0), np.int32),
-        guide_tokens=np.zeros((n, 0, 0), np.int32),
-        edit_tokens=np.zeros((n, 0, 0), bool),
-        window_offsets=np.zeros((n, 2), np.int32),
-        pixel_masks=pix, feather_weights=weights,
-        timings=dict(prepare=t1 - t0, device=t2 - t1, composite=t3 - t2,
-                     total=t3 - t0),
+        pixel_masks=inputs.pixel_masks, feather_weights=weights,
+        regions=weights > 0, timings=dict(prepare=t1 - t0, device=t2 - t1, composite=t3 - t2),
         compiled=compiled)
 
 
-# ------------------------------------------------ sample_edit.py backend
+# ------------------------------------------------------ method records
 def options_from_config(config, method: str) -> DiffusionOptions:
   """DiffusionOptions for `method` from an edit config's `diffusion` section."""
   d = config.diffusion
-  return DiffusionOptions(sampler=METHODS[method], num_steps=int(d.num_steps),
+  return DiffusionOptions(sampler=SAMPLER_OF[method],
+                          num_steps=int(d.num_steps),
                           repeats=int(d.repeats), masked=bool(d.masked),
                           feather=int(config.feather)).validate()
 
 
-def editor_from_config(config, method: str) -> DiffusionEditor:
+def editor_from_config(config) -> DiffusionEditor:
   """The model `config.diffusion` names (random weights if no path)."""
-  del method
   d = config.diffusion
   if d.weights:
     ed = DiffusionEditor.from_file(d.weights, d.model)
@@ -221,3 +197,13 @@ def editor_from_config(config, method: str) -> DiffusionEditor:
                      f"edit config's model.image_size is "
                      f"{config.model.image_size}.")
   return ed
+
+
+METHODS = {
+    name: methods.Method(
+        name=name, summary=f"SDEdit with a pixel diffusion model "
+        f"({sampler} sampler; baselines/sdedit)",
+        options_class=DiffusionOptions, section="diffusion",
+        build_editor=editor_from_config,
+        build_options=functools.partial(options_from_config, method=name))
+    for name, sampler in SAMPLER_OF.items()}

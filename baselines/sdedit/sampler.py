@@ -18,7 +18,9 @@ All images here are in the model's range [-1, 1], float [B, H, W, 3].
 * `repeats`: SDEdit's K: the output of one perturb-denoise pass is the guide
   of the next (fresh noise each time).
 
-Every noise draw comes from `key`: the same key gives the same result.
+Every noise draw of example b comes from its own key (`key[b]`, or
+fold_in(key, b) for one key): the same key gives the same result, and with
+per-example keys an example does not depend on the rest of the batch.
 """
 
 from __future__ import annotations
@@ -39,6 +41,26 @@ def _bcast(v_B: jax.Array) -> jax.Array:
   return v_B[:, None, None, None]
 
 
+def _normal(keys_B: jax.Array, like: jax.Array) -> jax.Array:
+  """Standard normal noise shaped like `like`, row b from keys_B[b]."""
+  return jax.vmap(lambda k: jax.random.normal(k, like.shape[1:],
+                                              like.dtype))(keys_B)
+
+
+def _fold(keys_B: jax.Array, data) -> jax.Array:
+  return jax.vmap(lambda k: jax.random.fold_in(k, data))(keys_B)
+
+
+def example_keys(key: jax.Array, batch: int) -> jax.Array:
+  """Typed keys [B]: `key` itself when it holds B keys, else fold_in(key, b)."""
+  key = jnp.asarray(key)
+  if key.ndim == 1:
+    if key.shape[0] != batch:
+      raise ValueError(f"{key.shape[0]} keys for a batch of {batch}.")
+    return key
+  return jax.vmap(lambda b: jax.random.fold_in(key, b))(jnp.arange(batch))
+
+
 def predict_x0(sched: VPSchedule, x: jax.Array, t_B: jax.Array,
                eps: jax.Array) -> jax.Array:
   ab = _bcast(jnp.asarray(sched.alpha_bars)[t_B])
@@ -46,7 +68,7 @@ def predict_x0(sched: VPSchedule, x: jax.Array, t_B: jax.Array,
 
 
 def ancestral_step(sched: VPSchedule, eps_fn: EpsFn, x: jax.Array,
-                   t_B: jax.Array, key: jax.Array) -> jax.Array:
+                   t_B: jax.Array, keys_B: jax.Array) -> jax.Array:
   """One DDPM step x_t -> x_{t-1} (t >= 1) with the posterior variance."""
   ab = jnp.asarray(sched.alpha_bars)
   betas = jnp.asarray(sched.betas)
@@ -56,7 +78,7 @@ def ancestral_step(sched: VPSchedule, eps_fn: EpsFn, x: jax.Array,
   mean = (jnp.sqrt(ab_p) * beta / (1.0 - ab_t) * x0
           + jnp.sqrt(1.0 - beta) * (1.0 - ab_p) / (1.0 - ab_t) * x)
   var = beta * (1.0 - ab_p) / (1.0 - ab_t)
-  z = jax.random.normal(key, x.shape, x.dtype)
+  z = _normal(keys_B, x)
   return mean + jnp.where(_bcast(t_B) > 1, jnp.sqrt(var), 0.0) * z
 
 
@@ -97,7 +119,7 @@ def sdedit(eps_fn: EpsFn, sched: VPSchedule, guide: jax.Array,
     region: float [B, H, W, 1], 1 where the model may generate, else 0
       (used by `masked`).
     t0_B: int32 [B] start times in [0, T].
-    key: PRNG key.
+    key: one PRNG key, or typed keys [B] (one per example).
     sampler: 'ancestral' or 'ddim'.
     num_steps: DDIM steps (ignored by ancestral).
     repeats: SDEdit's K >= 1.
@@ -109,25 +131,27 @@ def sdedit(eps_fn: EpsFn, sched: VPSchedule, guide: jax.Array,
   if repeats < 1 or num_steps < 1:
     raise ValueError("repeats and num_steps must be >= 1.")
 
+  keys_B = example_keys(key, guide.shape[0])
+
   def keep_outside(x, t_B, k):
     if not masked:
       return x
-    out = sched.q_sample(original, t_B,
-                         jax.random.normal(k, x.shape, x.dtype))
+    out = sched.q_sample(original, t_B, _normal(k, x))
     return region * x + (1.0 - region) * out
 
   x_g = guide
   for r in range(repeats):
-    key_r = jax.random.fold_in(key, r)
-    k0, k1, k_loop = jax.random.split(key_r, 3)
-    x = perturb(sched, x_g, t0_B, jax.random.normal(k0, x_g.shape))
+    key_r = _fold(keys_B, r)
+    k0, k1, k_loop = _fold(key_r, 0), _fold(key_r, 1), _fold(key_r, 2)
+    x = perturb(sched, x_g, t0_B, _normal(k0, x_g))
     if masked:
-      out = perturb(sched, original, t0_B, jax.random.normal(k1, x_g.shape))
+      out = perturb(sched, original, t0_B, _normal(k1, x_g))
       x = region * x + (1.0 - region) * out
     if sampler == "ancestral":
       def body(i, x, tmax=jnp.max(t0_B), k_loop=k_loop):
         t = tmax - i
-        ks, kr = jax.random.split(jax.random.fold_in(k_loop, t))
+        k_t = _fold(k_loop, t)
+        ks, kr = _fold(k_t, 0), _fold(k_t, 1)
         t_B = jnp.full_like(t0_B, t)
         new = keep_outside(ancestral_step(sched, eps_fn, x, t_B, ks),
                            t_B - 1, kr)
@@ -139,7 +163,7 @@ def sdedit(eps_fn: EpsFn, sched: VPSchedule, guide: jax.Array,
       def body(k, x, times=times, k_loop=k_loop):
         t_B, s_B = times[k], times[k + 1]
         new = keep_outside(ddim_step(sched, eps_fn, x, t_B, s_B), s_B,
-                           jax.random.fold_in(k_loop, k))
+                           _fold(k_loop, k))
         return jnp.where(_bcast(t_B > s_B), new, x)
       x = jax.lax.fori_loop(0, num_steps, body, x)
     x_g = x

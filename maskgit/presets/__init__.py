@@ -18,10 +18,11 @@ The command-line configs reach presets through `configs/models.py` and
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from typing import Callable
 
 import ml_collections
+
+from maskgit import registry
 
 ConfigDict = ml_collections.ConfigDict
 
@@ -41,40 +42,28 @@ class Preset:
   train: Callable[[ConfigDict], None] | None = None
 
 
-_PRESETS: dict[str, Preset] = {}
+_PRESETS = registry.Registry(
+    "model preset", origin=lambda p: (p.model.__module__, p.model.__qualname__))
 _BUILTIN = ("maskgit.presets.imagenet", "maskgit.presets.emoji",
             "maskgit.presets.emoji_v2", "maskgit.presets.tiny")
 
 
 def register(preset: Preset) -> Preset:
   """Adds `preset` (a different preset under a taken name is an error)."""
-  old = _PRESETS.get(preset.name)
-  if old is not None and old.model.__module__ != preset.model.__module__:
-    raise ValueError(f"Model preset {preset.name!r} is already registered by "
-                     f"{old.model.__module__}.")
-  _PRESETS[preset.name] = preset
-  return preset
-
-
-def _load_builtin() -> None:
-  for module in _BUILTIN:
-    importlib.import_module(module)
+  return _PRESETS.register(preset.name, preset)
 
 
 def names(trainable: bool = False) -> tuple[str, ...]:
   """Preset names in registration order (only trainable ones if asked)."""
-  _load_builtin()
-  return tuple(n for n, p in _PRESETS.items()
-               if not trainable or p.train is not None)
+  registry.import_modules(_BUILTIN)
+  return tuple(n for n in _PRESETS.names()
+               if not trainable or _PRESETS.get(n).train is not None)
 
 
 def get(name: str) -> Preset:
   """The preset `name` (ValueError naming the choices)."""
-  _load_builtin()
-  if name not in _PRESETS:
-    raise ValueError(f"Unknown model preset {name!r}; choose one of "
-                     f"{', '.join(names())}.")
-  return _PRESETS[name]
+  registry.import_modules(_BUILTIN)
+  return _PRESETS.get(name)
 
 
 def model_config(name: str) -> ConfigDict:

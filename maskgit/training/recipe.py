@@ -21,12 +21,12 @@ a layer above it (maskgit_edit's recipes live in maskgit_edit).
 
 from __future__ import annotations
 
-import importlib
 from typing import Any, Callable
 
 import jax
 import numpy as np
 
+from maskgit import registry
 from maskgit.training import ConfigError
 
 PyTree = Any
@@ -34,7 +34,7 @@ Batch = dict[str, Any]
 # The recipes of the base package, imported when a config names no module.
 BUILTIN_MODULES = ("maskgit.training.tokenizer",
                    "maskgit.training.transformer")
-_REGISTRY: dict[str, type["Recipe"]] = {}
+_RECIPES = registry.Registry("recipe", error=ConfigError)
 
 
 class Recipe:
@@ -117,43 +117,25 @@ def register(name: str) -> Callable[[type[Recipe]], type[Recipe]]:
     if not (isinstance(cls, type) and issubclass(cls, Recipe)):
       raise TypeError(f"@register({name!r}) needs a Recipe subclass, got "
                       f"{cls!r}.")
-    old = _REGISTRY.get(name)
-    if old is not None and (old.__module__, old.__qualname__) != (
-        cls.__module__, cls.__qualname__):
-      raise ValueError(f"Recipe {name!r} is already registered by "
-                       f"{old.__module__}.{old.__qualname__}.")
     cls.name = name
-    _REGISTRY[name] = cls
+    _RECIPES.register(name, cls)
     return cls
   return deco
 
 
 def names() -> list[str]:
   """Registered recipe names (of the modules imported so far), sorted."""
-  return sorted(_REGISTRY)
+  return sorted(_RECIPES.names())
 
 
 def get(name: str) -> type[Recipe]:
   """The recipe class registered as `name` (ConfigError if none)."""
-  try:
-    return _REGISTRY[name]
-  except KeyError:
-    raise ConfigError(f"Unknown recipe {name!r}; choose one of "
-                      f"{', '.join(names())}.") from None
+  return _RECIPES.get(name)
 
 
 def import_modules(spec: str | tuple[str, ...] | list[str] | None) -> None:
   """Imports recipe modules: dotted paths, a tuple or a comma list."""
-  if isinstance(spec, str):
-    spec = spec.split(",")
-  for module in (m.strip() for m in spec or ()):
-    if not module:
-      continue
-    try:
-      importlib.import_module(module)
-    except ImportError as e:
-      raise ConfigError(f"recipe_module {module!r} cannot be imported: "
-                        f"{e}") from e
+  registry.import_modules(spec, ConfigError, "recipe_module")
 
 
 def build(config) -> Recipe:

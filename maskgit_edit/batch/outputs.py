@@ -101,13 +101,15 @@ def item_record(item, res, config, method: str, strength: float, label: int,
   """record.json of one edited item (every setting, window, timings)."""
   settings = json.loads(config.to_json_best_effort())
   settings.update(method=method, strength=strength)
+  tokens = {}
+  if res.tokens is not None:  # Token methods: E and the window.
+    tokens = dict(edited_tokens=int(np.sum(res.tokens.edit[0])),
+                  window_side=int(np.shape(res.tokens.samples[0])[-1]),
+                  window_offset=res.tokens.offsets[0].tolist())
   return dict(
       name=item.name, image=item.image, guide=item.guide, mask=item.mask,
       label=int(label), method=method, strength=strength,
-      edited_pixels=int(res.pixel_masks[0].sum()),
-      edited_tokens=int(res.edit_tokens[0].sum()),
-      window_side=int(res.tokens.shape[-1]),
-      window_offset=res.window_offsets[0].tolist(),
+      edited_pixels=int(res.pixel_masks[0].sum()), **tokens,
       timings_s=res.timings, compiled_this_call=res.compiled,
       backend=jax.default_backend(), random_weights=random_weights,
       settings=settings, time=time.strftime("%Y-%m-%dT%H:%M:%S"))

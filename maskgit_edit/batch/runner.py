@@ -20,13 +20,10 @@ import os
 import sys
 import traceback
 
-import numpy as np
-
 from maskgit import runtime
-from maskgit_edit import editor as editor_lib
-from maskgit_edit import editors
 from maskgit_edit.batch import inputs
 from maskgit_edit.batch import outputs
+from maskgit_edit.methods import pool as pool_lib
 
 
 def _as_list(value) -> list:
@@ -48,13 +45,11 @@ def runs_from_config(config) -> list[tuple[str, float]]:
                                     or [config.strength])]
   except ValueError as e:
     raise ValueError(f"Bad strength: {e}") from e
-  for m in methods:
-    editors.check_method(config, m)
+  records = [pool_lib.method(config, m) for m in methods]
   bad = [s for s in strengths if not 0.0 <= s <= 1.0]
   if bad:
     raise ValueError(f"strength must be in [0, 1], got {bad}.")
-  return [(m, s) for m in methods
-          for s in ([1.0] if m == "inpaint" else strengths)]
+  return [(m.name, s) for m in records for s in m.strengths(strengths)]
 
 
 class _Job:
@@ -63,13 +58,15 @@ class _Job:
   def __init__(self, config):
     self.config = config
     self.size = int(config.model.image_size)
-    self._pool = editors.EditorPool()
+    self._pool = pool_lib.EditorPool()
     self._loaded: dict[str, tuple | inputs.ItemError] = {}
-    self._tokens: dict[tuple, np.ndarray] = {}
 
   def editor(self, method: str):
     """Loaded on first use; a load failure is a run failure (raises)."""
-    return self._pool.get(self.config, method)
+    return self._pool.editor(self.config, method)
+
+  def options(self, method: str):
+    return self._pool.options(self.config, method)
 
   def load(self, item: inputs.Item):
     """(image, guide, mask); decoded once per item, errors included."""
@@ -82,20 +79,6 @@ class _Job:
     if isinstance(self._loaded[item.name], inputs.ItemError):
       raise self._loaded[item.name]
     return self._loaded[item.name]
-
-  def image_tokens(self, editor, item: inputs.Item, image: np.ndarray):
-    """The item image's tokens, encoded once per tokenizer (as a session).
-
-    A sweep edits one image with several methods and strengths; token
-    editors then skip re-encoding it (full image: the very same result).
-    Other backends (no tokens) get None.
-    """
-    if not isinstance(editor, editor_lib.Editor):
-      return None
-    key = (item.name, id(editor.model.tokenizer_params))
-    if key not in self._tokens:
-      self._tokens[key] = editor.encode(image[None])
-    return self._tokens[key]
 
   def edit_item(self, method: str, strength: float, item: inputs.Item,
                 options,
@@ -119,13 +102,10 @@ class _Job:
       return _failed(report, where, str(e))
     editor = self.editor(method)  # After the item: a bad item loads nothing.
     label = c.label if item.label is None else item.label
-    tokens = self.image_tokens(editor, item, image)
     try:
       res = editor.edit(image[None], guide[None], [mask], labels=label,
                         strength=strength, seed=c.seed,
-                        num_samples=c.num_samples, options=options,
-                        **({} if tokens is None else
-                           dict(image_tokens=tokens)))
+                        num_samples=c.num_samples, options=options)
     except ValueError as e:  # The item's fault (GuidanceError, label, ...).
       return _failed(report, where, f"{item.name}: {e}")
     except Exception as e:  # pylint: disable=broad-except
@@ -177,7 +157,8 @@ def run(config) -> int:
   """
   runtime.enable_compilation_cache(config.compilation_cache)
   runs = runs_from_config(config)
-  options = {m: editors.options(config, m) for m, _ in runs}
+  job = _Job(config)
+  options = {m: job.options(m) for m, _ in runs}
   outputs.check_writable(config.output_dir)
   items, errors = inputs.discover(config.inputs)
   report = outputs.Report(failures=[("discovery", e) for e in errors])
@@ -185,7 +166,6 @@ def run(config) -> int:
     for e in errors:
       print(f"error: {e}", file=sys.stderr)
     return 1
-  job = _Job(config)
   with _progress(config.progress, len(runs) * len(items)) as bar:
     for method, strength in runs:
       outputs.start_run(outputs.run_dir(config.output_dir, method, strength))

@@ -1,7 +1,7 @@
 """The `Sampler` interface: what every editing method implements.
 
-A sampler is a stateless singleton registered by name (see `__init__`). The
-editor calls it in three places:
+A sampler is a stateless singleton; `maskgit_edit.methods` registers it by
+name. The editor calls it in three places:
 
   1. `check(editor)` (host, every call): can this model run the method?
   2. `prepare(editor, options)` (host, cached per Editor and options): extra
@@ -81,10 +81,19 @@ class StartInputs(NamedTuple):
 
 
 class Sampler:
-  """Base class; subclasses set `name`, `options_class` and `start`."""
+  """Base class; subclasses set `name`, `options_class` and `start`.
+
+  Attributes:
+    name: the method name it is registered under (`maskgit_edit.methods`).
+    options_class: its options (a frozen dataclass with `validate()`).
+    uses_strength: False for a method that ignores the strength knob.
+    needs_hints: runs on a self-conditioned (hinted) transformer.
+  """
 
   name: str = ""
   options_class: type = NoOptions
+  uses_strength: bool = True
+  needs_hints: bool = False
 
   def check(self, editor) -> None:
     """Raises ValueError when `editor.model` cannot run this method."""

@@ -14,6 +14,7 @@ class Inpaint(base.Sampler):
   """Official MaskGIT inpainting of E; the guide is unused."""
 
   name = "inpaint"
+  uses_strength = False
 
   def start(self, x, options, prepared):
     return x.masked, decode_lib.REFERENCE, x.base_aux()

@@ -86,6 +86,7 @@ class SelfCond(base.Sampler):
 
   name = "selfcond"
   options_class = Options
+  needs_hints = True
 
   def check(self, editor):
     tc = editor.model.transformer_config

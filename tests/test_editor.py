@@ -1,4 +1,4 @@
-"""Regression tests for the editing fixes of issue 16 (tiny model)."""
+"""The MaskGIT editor on the tiny model: feathering, batches, appearance."""
 
 import pathlib
 
@@ -60,9 +60,10 @@ def test_same_seed_same_result_whatever_the_batch(tiny_model):
     alone = ed.edit(images[1:2], guides[1:2], labels=2, strength=0.6, seed=5,
                     num_samples=2, options=opts)
     np.testing.assert_array_equal(batch.images[1], alone.images[0])
-    np.testing.assert_array_equal(batch.tokens[1], alone.tokens[0])
-    np.testing.assert_array_equal(batch.window_offsets[1],
-                                  alone.window_offsets[0])
+    np.testing.assert_array_equal(batch.tokens.samples[1],
+                                  alone.tokens.samples[0])
+    np.testing.assert_array_equal(batch.tokens.offsets[1],
+                                  alone.tokens.offsets[0])
     # Per-item seeds: item 1 with seed 5 inside a batch seeded [0, 5, 0].
     mixed = ed.edit(images, guides, labels=[1, 2, 3], strength=0.6,
                     seed=[0, 5, 0], num_samples=2, options=opts)
