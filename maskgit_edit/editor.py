@@ -254,6 +254,15 @@ class Editor(protocol.BaseEditor):
   def prepare_images(self, images) -> None:
     self.encode(images)
 
+  def batch_key(self, pixel_mask: np.ndarray, options: "EditOptions"):
+    """The patch-local window sides (w, cw) of an edit; None otherwise."""
+    if not options.patch_local:
+      return None
+    opts = options.validate()
+    e = guidance.token_mask(pixel_mask, self.model.factor, opts.dilation)
+    ws, cws, _, _ = self._windows(e[None], opts)
+    return int(ws[0]), int(cws[0])
+
   def keep_sample(self, original, result: protocol.EditResult,
                   edit_index: int, sample_index: int) -> None:
     """Caches the kept sample's tokens: `original`'s grid with the sample's
@@ -279,7 +288,8 @@ class Editor(protocol.BaseEditor):
       if k in self._tokens:
         self._tokens.move_to_end(k)
         found[k] = self._tokens[k]
-    todo = [i for i, k in enumerate(keys) if k not in found]
+    todo = list({k: i for i, k in reversed(list(enumerate(keys)))
+                 if k not in found}.values())  # First index of each new key.
     if todo:
       new = np.asarray(self.model.encode(images[todo]), np.int32)
       for i, t in zip(todo, new):
@@ -385,11 +395,20 @@ class Editor(protocol.BaseEditor):
     out = jnp.where(x.edit, out, x.original)  # Tokens outside E never change.
     return jnp.where(strength_B[:, None] <= 0, g_e, out)
 
-  def _detokenize_step(self, tok_params, img_ids, out_Bww, rel):
-    """The window's tokens pasted into its context, decoded to pixels."""
-    ctx_ids = jax.vmap(lambda x, t, o: jax.lax.dynamic_update_slice(
-        x, t, (o[0], o[1])))(img_ids, out_Bww, rel)
-    return self.model.decode_ids(ctx_ids, tok_params)
+  def _detokenize_step(self, tok_params, img_ids, out_NSww, rel):
+    """Each edit's windows pasted into its context, decoded to pixels.
+
+    One edit's S samples are decoded per step of a `lax.map`, so an edit's
+    pixels come from the same computation whatever the batch holds (XLA's
+    convolutions round differently at other batch sizes): batched outputs
+    are bit-identical to one-at-a-time outputs.
+    """
+    def one(args):
+      ids, tok, off = args
+      ctx = jax.vmap(lambda t: jax.lax.dynamic_update_slice(
+          ids, t, (off[0], off[1])))(tok)
+      return self.model.decode_ids(ctx, tok_params)
+    return jax.lax.map(one, (img_ids, out_NSww, rel))
 
   @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
   def _core(self, opts: EditOptions, w: int, cw: int, num_samples: int,
@@ -411,10 +430,10 @@ class Editor(protocol.BaseEditor):
       out = one(keys[0], strength_N[0], jax.tree.map(first, seqs))[None]
     else:
       out = jax.vmap(one)(keys, strength_N, seqs)
-    rep = lambda x: jnp.repeat(x, num_samples, axis=0)
-    out_w = out[:, :, 1:].reshape(-1, w, w)
-    decoded = self._detokenize_step(tok_params, rep(img_ids), out_w, rep(rel))
-    return (out_w,) + windows + (decoded,)
+    out_w = out[:, :, 1:].reshape(out.shape[:2] + (w, w))
+    decoded = self._detokenize_step(tok_params, img_ids, out_w, rel)
+    return (out_w.reshape(-1, w, w),) + windows + (
+        decoded.reshape((-1,) + decoded.shape[2:]),)
 
   # ------------------------------------------------------------ host steps
   def _composite(self, images, decoded, weights, ctx_off):

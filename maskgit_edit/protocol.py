@@ -221,6 +221,15 @@ class BaseEditor:
     """The options used when `edit` gets none."""
     raise NotImplementedError
 
+  def batch_key(self, pixel_mask: np.ndarray, options: Any):
+    """Edits with equal keys share one compiled program (batch loop).
+
+    Default: one group. The MaskGIT editor's patch-local mode keys on the
+    window sides, so that batches never mix window buckets.
+    """
+    del pixel_mask, options
+    return None
+
   def prepare_images(self, images) -> None:
     """Precomputes what editing these images needs (token editors: their
     tokens), so that the first edit of an image is as fast as the next."""

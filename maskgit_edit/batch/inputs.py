@@ -21,6 +21,7 @@ import os
 import numpy as np
 
 from maskgit import image_io
+from maskgit_edit.batch import loop
 
 IMAGE_EXTS = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff",
               ".gif")
@@ -149,3 +150,25 @@ def load_item(item: Item, size: int, resize: bool
     return image, guide, mask
   except image_io.ImageError as e:
     raise ItemError(f"{item.name}: {e}") from e
+
+
+class ItemLoader:
+  """A lazy `loop.EditItem` of a file item (loaded on the loop's thread).
+
+  Calling it loads the files (`load_item`); an `ItemError` is then the
+  item's failure.
+  """
+
+  def __init__(self, item: Item, size: int, resize: bool, default_label: int,
+               seed: int):
+    self.item = item
+    self.name = item.name
+    self._args = (size, resize)
+    self._label = default_label if item.label is None else item.label
+    self._seed = seed
+
+  def __call__(self):
+    image, guide, mask = load_item(self.item, *self._args)
+    return loop.EditItem(name=self.item.name, image=image, guide=guide,
+                         mask=mask, label=int(self._label), seed=self._seed,
+                         data=self.item)

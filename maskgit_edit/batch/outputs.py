@@ -89,28 +89,35 @@ def _sample_name(i: int) -> str:
   return f"sample_{i:02d}.png"
 
 
-def item_panels(image: np.ndarray, guide: np.ndarray, res) -> np.ndarray:
-  """[3 + S, H, W, 3]: image | guide | feather weights | samples."""
-  weights = np.repeat(res.feather_weights[0][..., None], 3, -1)
+def item_panels(image: np.ndarray, guide: np.ndarray, out) -> np.ndarray:
+  """[3 + S, H, W, 3]: image | guide | feather weights | samples.
+
+  `out`: the item's `loop.ItemOutput`.
+  """
+  weights = np.repeat(out.weights[..., None], 3, -1)
   return np.concatenate([image[None], guide[None], weights[None],
-                         res.images[0]])
+                         out.images])
 
 
-def item_record(item, res, config, method: str, strength: float, label: int,
+def item_record(item, out, config, method: str, strength: float, label: int,
                 random_weights: bool) -> dict[str, Any]:
-  """record.json of one edited item (every setting, window, timings)."""
+  """record.json of one edited item (every setting, window, timings).
+
+  `out`: the item's `loop.ItemOutput`.
+  """
   settings = json.loads(config.to_json_best_effort())
   settings.update(method=method, strength=strength)
   tokens = {}
-  if res.tokens is not None:  # Token methods: E and the window.
-    tokens = dict(edited_tokens=int(np.sum(res.tokens.edit[0])),
-                  window_side=int(np.shape(res.tokens.samples[0])[-1]),
-                  window_offset=res.tokens.offsets[0].tolist())
+  if out.tokens is not None:  # Token methods: E and the window.
+    tokens = dict(edited_tokens=int(np.sum(out.tokens.edit[0])),
+                  window_side=int(np.shape(out.tokens.samples[0])[-1]),
+                  window_offset=out.tokens.offsets[0].tolist())
   return dict(
       name=item.name, image=item.image, guide=item.guide, mask=item.mask,
       label=int(label), method=method, strength=strength,
-      edited_pixels=int(res.pixel_masks[0].sum()), **tokens,
-      timings_s=res.timings, compiled_this_call=res.compiled,
+      edited_pixels=int(out.pixel_mask.sum()), **tokens,
+      seconds_per_item=out.seconds, batch_size=out.batch,
+      compiled_this_call=out.compiled,
       backend=jax.default_backend(), random_weights=random_weights,
       settings=settings, time=time.strftime("%Y-%m-%dT%H:%M:%S"))
 

@@ -1,11 +1,17 @@
 """Batch runner: every (method, strength) x item, with resume and keep_going.
 
+Each run's items that are not done yet go through the one editing loop
+(`batch/loop.py`): loaded on a background thread, checked one by one, edited
+`config.batch_size` at a time (outputs identical to one at a time), and
+written as they come back.
+
 Two kinds of failure:
 * item failures (a bad input file, an edit the editor refuses: empty mask,
   guide identical to the image, label out of range) print one line; the run
   stops (exit status 1) or, with `keep_going`, goes on and lists them at the
-  end. Unexpected errors in one edit are item failures too under
-  `keep_going` (with their traceback).
+  end. Under `keep_going` an unexpected error in a batch re-runs its items
+  one at a time, and those that still fail are item failures (with their
+  traceback).
 * run failures (bad settings, no inputs, an output folder that cannot be
   written, a model that cannot be loaded, a failed write) raise one
   ValueError / OSError, once, whatever `keep_going` says. Settings, inputs
@@ -18,10 +24,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import traceback
 
 from maskgit import runtime
 from maskgit_edit.batch import inputs
+from maskgit_edit.batch import loop
 from maskgit_edit.batch import outputs
 from maskgit_edit.methods import pool as pool_lib
 
@@ -53,13 +59,12 @@ def runs_from_config(config) -> list[tuple[str, float]]:
 
 
 class _Job:
-  """A run's state: the config, editors and decoded items (both lazy)."""
+  """A run's state: the config and its editors (loaded on first use)."""
 
   def __init__(self, config):
     self.config = config
     self.size = int(config.model.image_size)
     self._pool = pool_lib.EditorPool()
-    self._loaded: dict[str, tuple | inputs.ItemError] = {}
 
   def editor(self, method: str):
     """Loaded on first use; a load failure is a run failure (raises)."""
@@ -68,65 +73,67 @@ class _Job:
   def options(self, method: str):
     return self._pool.options(self.config, method)
 
-  def load(self, item: inputs.Item):
-    """(image, guide, mask); decoded once per item, errors included."""
-    if item.name not in self._loaded:
-      try:
-        self._loaded[item.name] = inputs.load_item(item, self.size,
-                                                   self.config.resize)
-      except inputs.ItemError as e:
-        self._loaded[item.name] = e
-    if isinstance(self._loaded[item.name], inputs.ItemError):
-      raise self._loaded[item.name]
-    return self._loaded[item.name]
+  def todo(self, method: str, strength: float, items: list[inputs.Item],
+           report: outputs.Report) -> list[inputs.Item]:
+    """The items of a run that are not done yet (counts the skipped)."""
+    c = self.config
+    out = []
+    for item in items:
+      if outputs.is_done(self.item_dir(method, strength, item)) and (
+          not c.overwrite):
+        report.skipped += 1
+      else:
+        out.append(item)
+    return out
 
-  def edit_item(self, method: str, strength: float, item: inputs.Item,
-                options,
-                report: outputs.Report) -> bool:
-    """Edits and writes one item (or skips it when done); False if it failed.
+  def item_dir(self, method: str, strength: float, item: inputs.Item) -> str:
+    return os.path.join(outputs.run_dir(self.config.output_dir, method,
+                                        strength), item.name)
+
+  def edit_run(self, method: str, strength: float, items: list[inputs.Item],
+               report: outputs.Report, bar) -> bool:
+    """Edits and writes the run's items in batches; False if one failed.
 
     Raises:
-      Run failures: the model cannot be loaded, a write fails; any error
-      without `keep_going` that is not an item's fault.
+      Run failures: the model cannot be loaded, a write fails, an error
+      that is not an item's fault (without `keep_going`).
     """
     c = self.config
-    item_dir = os.path.join(outputs.run_dir(c.output_dir, method, strength),
-                            item.name)
-    if outputs.is_done(item_dir) and not c.overwrite:
-      report.skipped += 1
+    if not items:
       return True
-    where = f"{method} s={strength:.3f} {item.name}"
-    try:
-      image, guide, mask = self.load(item)
-    except inputs.ItemError as e:
-      return _failed(report, where, str(e))
-    editor = self.editor(method)  # After the item: a bad item loads nothing.
-    label = c.label if item.label is None else item.label
-    try:
-      res = editor.edit(image[None], guide[None], [mask], labels=label,
-                        strength=strength, seed=c.seed,
-                        num_samples=c.num_samples, options=options)
-    except ValueError as e:  # The item's fault (GuidanceError, label, ...).
-      return _failed(report, where, f"{item.name}: {e}")
-    except Exception as e:  # pylint: disable=broad-except
-      if not c.keep_going:
-        raise
-      traceback.print_exc()
-      return _failed(report, where, f"{type(e).__name__}: {e}")
-    outputs.write_item(item_dir, res.images[0],
-                       outputs.item_panels(image, guide, res),
-                       outputs.item_record(item, res, c, method, strength,
-                                           label, not c.tokenizer_path))
-    report.done += 1
-    if not res.compiled:
-      report.edit_seconds.append(res.timings["total"])
-    return True
+    editor = self.editor(method)  # Loaded only when there is work.
+    sources = [inputs.ItemLoader(it, self.size, c.resize, c.label, c.seed)
+               for it in items]
+    ok = True
+    stream = loop.edit_items(
+        editor, self.options(method), sources, strength=strength,
+        num_samples=c.num_samples, batch_size=int(c.batch_size),
+        isolate_errors=bool(c.keep_going))
+    for out in stream:
+      bar.update(1)
+      if isinstance(out, loop.ItemFailure):
+        ok = False
+        _failed(report, f"{method} s={strength:.3f} {out.name}",
+                f"{out.name}: {out.error}" if not str(out.error).startswith(
+                    out.name) else str(out.error))
+        if not c.keep_going:
+          return False
+        continue
+      item = out.item.data
+      outputs.write_item(
+          self.item_dir(method, strength, item), out.images,
+          outputs.item_panels(out.item.image, out.item.guide, out),
+          outputs.item_record(item, out, c, method, strength, out.item.label,
+                              not c.tokenizer_path))
+      report.done += 1
+      if not out.compiled:
+        report.edit_seconds.append(out.seconds)
+    return ok
 
 
-def _failed(report: outputs.Report, where: str, message: str) -> bool:
+def _failed(report: outputs.Report, where: str, message: str) -> None:
   report.fail(where, message)
   print(f"\nerror: {message}", file=sys.stderr)
-  return False
 
 
 class _NoBar:
@@ -157,8 +164,11 @@ def run(config) -> int:
   """
   runtime.enable_compilation_cache(config.compilation_cache)
   runs = runs_from_config(config)
+  if int(config.batch_size) < 1:
+    raise ValueError(f"batch_size must be >= 1, got {config.batch_size}.")
   job = _Job(config)
-  options = {m: job.options(m) for m, _ in runs}
+  for m, _ in runs:
+    job.options(m)  # A bad setting fails before any work.
   outputs.check_writable(config.output_dir)
   items, errors = inputs.discover(config.inputs)
   report = outputs.Report(failures=[("discovery", e) for e in errors])
@@ -169,12 +179,12 @@ def run(config) -> int:
   with _progress(config.progress, len(runs) * len(items)) as bar:
     for method, strength in runs:
       outputs.start_run(outputs.run_dir(config.output_dir, method, strength))
-      for item in items:
-        bar.set_description(f"{method} s={strength:.2f} {item.name}")
-        ok = job.edit_item(method, strength, item, options[method], report)
-        bar.update(1)
-        if not ok and not config.keep_going:
-          return 1
+      bar.set_description(f"{method} s={strength:.2f}")
+      todo = job.todo(method, strength, items, report)
+      bar.update(len(items) - len(todo))
+      if not job.edit_run(method, strength, todo, report, bar) and (
+          not config.keep_going):
+        return 1
   if config.get("summary_grid", False):
     _summary_grids(config, runs, [it.name for it in items])
   report.print(config.output_dir, config.num_samples)
