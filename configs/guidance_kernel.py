@@ -12,7 +12,7 @@ from configs import train_common
 
 def get_config(preset: str = "imagenet256"):
   c = train_common.base("guidance_kernel", preset or "imagenet256",
-                        "maskgit_edit.training")
+                        "maskgit_edit.recipes.guidance_kernel")
   c.init_from = ""  # The FROZEN transformer (official msgpack); "" = random.
   c.label_smoothing = 0.0  # Plain CE for the kernel.
   c.optim.learning_rate = 1e-2  # One small matrix: a large lr is fine.

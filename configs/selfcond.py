@@ -10,7 +10,7 @@ from configs import train_common
 
 def get_config(preset: str = "imagenet256"):
   c = train_common.base("selfcond", preset or "imagenet256",
-                        "maskgit_edit.training")
+                        "maskgit_edit.recipes.selfcond")
   c.model.transformer.scan_layers = True  # nn.scan over layers.
   c.model.transformer.remat = True  # Rematerialise layers in backward.
   # One hint row per image code (+ the "no hint" row added by the net).

@@ -7,7 +7,7 @@ import numpy as np
 
 from configs import features as features_config
 from maskgit.training import loop
-from maskgit_edit import features
+from maskgit_edit.evaluation import features
 
 
 def test_tiny_recipe_trains_and_exports(tmp_path):

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from scipy import ndimage
 
-from maskgit_edit import features
-from maskgit_edit import metrics
+from maskgit_edit.evaluation import features
+from maskgit_edit.evaluation import metrics
 
 _SLICE = os.path.join(os.path.dirname(__file__), "data",
                       "emoji_test_slice.npz")
@@ -170,7 +170,7 @@ def test_kid_grows_with_blur_and_noise(extractor, slice_images):
 
 
 def test_raw_guides_score_worse_than_originals(extractor, slice_images):
-  from maskgit_edit import strokes  # pylint: disable=g-import-not-at-top
+  from maskgit_edit.evaluation import strokes  # pylint: disable=g-import-not-at-top
   ref = _reference(extractor)
   guides = np.stack([strokes.sdedit_strokes(im, seed=i)
                      for i, im in enumerate(slice_images)])

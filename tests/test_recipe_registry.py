@@ -31,8 +31,8 @@ def test_a_config_names_the_module_that_registers_its_recipe():
 def test_edit_recipes_register_through_their_config_module():
   from configs import selfcond  # pylint: disable=g-import-not-at-top
   c = selfcond.get_config("tiny")
-  assert c.recipe_module == "maskgit_edit.training"
-  assert type(loop.get_recipe(c)).__module__ == "maskgit_edit.training"
+  assert c.recipe_module == "maskgit_edit.recipes.selfcond"
+  assert type(loop.get_recipe(c)).__module__ == "maskgit_edit.recipes.selfcond"
 
 
 def test_registry_errors_are_clear():
@@ -77,7 +77,7 @@ def test_one_module_per_model_holds_its_presets():
   # and diffusion.py configure other networks, each in its one file).
   for path in (ROOT / "configs").glob("*.py"):
     if path.name not in ("edit.py", "generate.py", "features.py",
-                         "diffusion.py", "compare.py"):
+                         "diffusion.py", "evaluation.py"):
       assert 'preset == "' not in path.read_text(), path.name
   c = selfcond.get_config("emoji")  # Recipe defaults, then the preset's.
   assert (c.batch_size, c.optim.learning_rate, c.model.image_size) == (

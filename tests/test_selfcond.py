@@ -14,7 +14,7 @@ from maskgit.nets import transformer as transformer_lib
 from maskgit.training import loop
 from maskgit_edit import editor as editor_lib
 from maskgit_edit import hints
-from maskgit_edit import training as edit_training
+from maskgit_edit.recipes import selfcond as edit_training
 from maskgit_edit.samplers import selfcond as selfcond_sampler
 
 OPTS = dict(num_iter=6, start_iter=1, feather=2)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from maskgit_edit import strokes
+from maskgit_edit.evaluation import strokes
 
 
 def _image(size: int = 48, seed: int = 0) -> np.ndarray:

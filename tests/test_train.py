@@ -22,7 +22,7 @@ from maskgit.training import loop
 from maskgit.training import optim
 from maskgit.training import transformer as transformer_recipe
 from maskgit.training.transformer import transformer_config as tr_cfg_of
-from maskgit_edit import training as edit_training
+from maskgit_edit.recipes import stroke_guides
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -194,13 +194,13 @@ def test_stroke_guides_deterministic_per_seed():
   images = np.random.default_rng(0).uniform(size=(3, 32, 32, 3)).astype(
       np.float32)
   batch = {"image": images, "label": np.zeros(3, np.int32)}
-  a = edit_training.StrokeGuides("mix", seed=1)(batch, step=5)["guide"]
-  b = edit_training.StrokeGuides("mix", seed=1)(batch, step=5)["guide"]
-  c = edit_training.StrokeGuides("mix", seed=2)(batch, step=5)["guide"]
+  a = stroke_guides.StrokeGuides("mix", seed=1)(batch, step=5)["guide"]
+  b = stroke_guides.StrokeGuides("mix", seed=1)(batch, step=5)["guide"]
+  c = stroke_guides.StrokeGuides("mix", seed=2)(batch, step=5)["guide"]
   np.testing.assert_array_equal(a, b)
   assert a.shape == images.shape and not np.array_equal(a, c)
   # Simulated at 16 px and resized back; independent of the thread count.
-  lo = [edit_training.StrokeGuides("pilot_inversion", seed=1, resolution=16,
+  lo = [stroke_guides.StrokeGuides("pilot_inversion", seed=1, resolution=16,
                                    num_threads=t)(batch, step=5)["guide"]
         for t in (1, 3)]
   np.testing.assert_array_equal(lo[0], lo[1])
@@ -292,8 +292,8 @@ def test_stroke_guides_in_processes_equal_threads():
   images = np.random.default_rng(1).uniform(size=(4, 16, 16, 3)).astype(
       np.float32)
   batch = {"image": images, "label": np.zeros(4, np.int32)}
-  threads = edit_training.StrokeGuides("mix", seed=1, num_threads=2)
-  procs = edit_training.StrokeGuides("mix", seed=1, num_processes=2)
+  threads = stroke_guides.StrokeGuides("mix", seed=1, num_threads=2)
+  procs = stroke_guides.StrokeGuides("mix", seed=1, num_processes=2)
   try:
     np.testing.assert_array_equal(threads(batch, step=2)["guide"],
                                   procs(batch, step=2)["guide"])

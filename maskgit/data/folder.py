@@ -66,6 +66,12 @@ KeyExample = tuple[str, dict[str, Any]]
 _log = logging.getLogger(__name__)
 
 
+def hash_unit(key: str) -> float:
+  """A number in [0, 1) from `key` (sha256), stable across machines."""
+  digest = hashlib.sha256(key.encode('utf-8')).digest()
+  return int.from_bytes(digest[:8], 'big') / 2.0**64
+
+
 def split_for_key(key: str, test_fraction: float = 0.1) -> str:
   """Returns 'test' or 'train' for `key`, stable across runs and machines.
 
@@ -75,9 +81,7 @@ def split_for_key(key: str, test_fraction: float = 0.1) -> str:
   """
   if not 0.0 <= test_fraction <= 1.0:
     raise ValueError(f'test_fraction must be in [0, 1], got {test_fraction}.')
-  digest = hashlib.sha256(key.encode('utf-8')).digest()
-  u = int.from_bytes(digest[:8], 'big') / 2.0**64  # Uniform in [0, 1).
-  return 'test' if u < test_fraction else 'train'
+  return 'test' if hash_unit(key) < test_fraction else 'train'
 
 
 def to_square_rgb(image: Image.Image, resolution: int) -> np.ndarray:

@@ -97,10 +97,39 @@ def _folder(inputs: str) -> tuple[list[Item], list[str]]:
   return items, errors
 
 
-def _manifest(path: str) -> tuple[list[Item], list[str]]:
+@dataclasses.dataclass
+class ManifestRecord:
+  """One line of a JSONL manifest (paths resolved against its folder).
+
+  Attributes:
+    name, image, guide, mask, label: the edit (`Item` fields).
+    extra: every other field of the line, as written.
+    base: the manifest's folder (`resolve` makes its relative paths
+      absolute).
+  """
+  name: str
+  image: str
+  guide: str
+  mask: str | None
+  label: int | None
+  extra: dict
+  base: str
+
+  def resolve(self, path: str) -> str:
+    return path if os.path.isabs(path) else os.path.join(self.base, path)
+
+
+def read_manifest(path: str) -> tuple[list[ManifestRecord], list[str]]:
+  """The one reader of the JSONL manifest format (the batch CLI's inputs,
+  the benchmark set, the browser editor's examples).
+
+  One object per line with "image", "guide", optional "mask", "label",
+  "name" and any other fields (kept in `extra`); relative paths are relative
+  to the manifest. Returns (records, one error line per bad line).
+  """
   base = os.path.dirname(os.path.abspath(path))
   fix = lambda p: p if os.path.isabs(p) else os.path.join(base, p)
-  items, errors, names = [], [], set()
+  records, errors, names = [], [], set()
   with open(path) as f:
     for i, line in enumerate(f, 1):
       if not line.strip():
@@ -118,12 +147,21 @@ def _manifest(path: str) -> tuple[list[Item], list[str]]:
         label = rec.get("label")
         if label is not None and not isinstance(label, int):
           raise ValueError(f"label must be an integer, got {label!r}")
-        items.append(Item(name, fix(rec["image"]), fix(rec["guide"]),
-                          fix(rec["mask"]) if rec.get("mask") else None,
-                          label))
+        extra = {k: v for k, v in rec.items()
+                 if k not in ("image", "guide", "mask", "label", "name")}
+        records.append(ManifestRecord(
+            name, fix(rec["image"]), fix(rec["guide"]),
+            fix(rec["mask"]) if rec.get("mask") else None, label, extra,
+            base))
       except (ValueError, TypeError) as e:
         errors.append(f"{path}:{i}: {e}")
-  return items, errors
+  return records, errors
+
+
+def _manifest(path: str) -> tuple[list[Item], list[str]]:
+  records, errors = read_manifest(path)
+  return [Item(r.name, r.image, r.guide, r.mask, r.label)
+          for r in records], errors
 
 
 def load_item(item: Item, size: int, resize: bool

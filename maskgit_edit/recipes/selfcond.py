@@ -1,13 +1,10 @@
-"""Training objectives of stroke-guided editing: `selfcond` and `guidance_kernel`.
+"""Recipe `selfcond`: fine-tune a transformer to read hints of the guide.
 
-Both run through `maskgit.training.loop` and take (image, simulated guidance)
-pairs: `StrokeGuides` applies the stroke simulators of `maskgit_edit.strokes`
-on the host to every training image (kernel sizes scaled to the resolution,
-seed from (config.seed, step, example)), and the frozen tokenizer encodes both
-images to token sequences.
+Runs through `maskgit.training.loop` on (image, simulated guidance) pairs
+(`stroke_guides.StrokeGuides`); the frozen tokenizer encodes both images to
+token sequences.
 
-selfcond: fine-tunes a transformer with hints (targets: the ORIGINAL image
-  tokens). `selfcond.hint` = 'appearance' (default): per-token guide
+Fine-tunes a transformer with hints (targets: the ORIGINAL image tokens). `selfcond.hint` = 'appearance' (default): per-token guide
   appearance (`maskgit_edit.hints`, `hint_features`); 'token': the guide's
   token ids (`num_hint_codes`; the earlier design, kept for ablations).
   E = tokens with a painted pixel (guide != image). A fraction `p_hint` of
@@ -23,18 +20,10 @@ selfcond: fine-tunes a transformer with hints (targets: the ORIGINAL image
   disagree with the context, which is exactly what a user's recolour asks
   for. Loss: label-smoothed CE on masked positions. Export: official
   transformer msgpack plus `Embed_0/hint_projection` (or `hint_embeddings`).
-
-guidance_kernel: learns a C x C matrix K of log-affinities with the
-  transformer frozen: logits'[b, i, c] = logits[b, i, c] + K[g[b, i], c] at
-  masked positions i with guide code g. Loss: CE on masked positions.
-  Export: `guidance_kernel.npy`, float32 [C, C], row = guide code, column =
-  candidate code.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
-import multiprocessing
 import os
 from typing import Any
 
@@ -42,123 +31,16 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from maskgit import checkpoints
 from maskgit.nets import transformer as transformer_lib
 from maskgit.training import ConfigError
 from maskgit.training import recipe as recipe_lib
 from maskgit.training import transformer as tr_recipe
 from maskgit_edit import hints as hints_lib
-from maskgit_edit import strokes
+from maskgit_edit.recipes import stroke_guides
 
 PyTree = Any
-SIMULATORS = ("sdedit", "pilot_inversion", "pilot_counterfactual", "mix",
-              "sdedit_inversion")
 HINTS = ("appearance", "token")
 HINT_POSITIONS = ("edit", "masked")
-
-
-def _upsample_nearest(x: np.ndarray, height: int, width: int) -> np.ndarray:
-  rows = (np.arange(height) * x.shape[0]) // height
-  cols = (np.arange(width) * x.shape[1]) // width
-  return x[rows][:, cols]
-
-
-def _downsample_area(image: np.ndarray, side: int) -> np.ndarray:
-  from PIL import Image  # pylint: disable=g-import-not-at-top
-  u8 = (np.clip(image, 0, 1) * 255 + 0.5).astype(np.uint8)
-  small = Image.fromarray(u8).resize((side, side), Image.Resampling.BOX)
-  return np.asarray(small).astype(np.float32) / 255.0
-
-
-class StrokeGuides:
-  """Host-side data transform: batch['guide'] = simulated strokes of images.
-
-  `resolution` > 0 simulates at that side (kernels scale with it) and brings
-  the result back to the image size: SDEdit's guide is upsampled (nearest);
-  the pilot's segment mask is upsampled and its flat colour pasted on the
-  full-resolution original. The simulators cost ~0.1-2 s per 256 px image
-  (the median filter dominates), so full resolution is a host bottleneck at
-  large batches; `num_threads` spreads a batch over threads. Outputs depend
-  only on (seed, step, example index), never on the thread count.
-  """
-
-  def __init__(self, simulator: str, seed: int, num_colors: int = 6,
-               num_segments: int = 12, resolution: int = 0,
-               num_threads: int = 0, num_processes: int = 0):
-    if simulator not in SIMULATORS:
-      raise ConfigError(f"Unknown stroke simulator {simulator!r}; choose one "
-                        f"of {', '.join(SIMULATORS)}.")
-    self.simulator, self.seed = simulator, int(seed)
-    self.num_colors, self.num_segments = int(num_colors), int(num_segments)
-    self.resolution = int(resolution)
-    self.num_threads = int(num_threads) or (os.cpu_count() or 1)
-    # > 0: simulate in this many worker processes instead (the simulators
-    # hold the GIL much of the time; threads give ~1.4x on 2 cores).
-    self.num_processes = int(num_processes)
-    self._pool = None
-
-  def __getstate__(self):
-    return {**self.__dict__, "_pool": None}
-
-  def _process_pool(self) -> concurrent.futures.ProcessPoolExecutor:
-    if self._pool is None:
-      # 'spawn': the parent holds JAX's threads, which fork would copy.
-      self._pool = concurrent.futures.ProcessPoolExecutor(
-          self.num_processes, mp_context=multiprocessing.get_context("spawn"))
-    return self._pool
-
-  def close(self) -> None:
-    if self._pool is not None:
-      self._pool.shutdown(cancel_futures=True)
-      self._pool = None
-
-  def example_seed(self, step: int, index: int) -> int:
-    """Seed of example `index` of step `step` (negative steps: eval)."""
-    ss = np.random.SeedSequence([self.seed, step + (1 << 20), index])
-    return int(ss.generate_state(1)[0])
-
-  def one(self, image: np.ndarray, seed: int) -> np.ndarray:
-    """Guide for one float image [H, W, 3] in [0, 1]."""
-    kind = self.simulator
-    if kind == "mix":
-      kind = SIMULATORS[seed % 3]
-    elif kind == "sdedit_inversion":
-      kind = SIMULATORS[seed % 2]
-    h, w = image.shape[:2]
-    small = image
-    if self.resolution and self.resolution < min(h, w):
-      small = _downsample_area(image, self.resolution)
-    kernel = strokes.median_kernel_for(min(small.shape[:2]))
-    if kind == "sdedit":
-      guide = strokes.sdedit_strokes(small, num_colors=self.num_colors,
-                                     kernel_size=kernel, seed=seed)
-      return guide if small is image else _upsample_nearest(guide, h, w)
-    mode = "inversion" if kind == "pilot_inversion" else "counterfactual"
-    guide, mask = strokes.pilot_stroke_edit(
-        small, num_segments=self.num_segments, kernel_size=kernel, mode=mode,
-        seed=seed)
-    if small is image:
-      return guide
-    color = guide[mask][0]
-    out = image.copy()
-    out[_upsample_nearest(mask, h, w)] = color
-    return out
-
-  def __call__(self, batch: dict[str, np.ndarray], step: int
-               ) -> dict[str, np.ndarray]:
-    images = np.clip(np.asarray(batch["image"], np.float32), 0.0, 1.0)
-    offset = jax.process_index() * images.shape[0]
-    seeds = [self.example_seed(step, offset + i) for i in range(len(images))]
-    if self.num_processes > 0 and len(images) > 1:
-      chunk = max(1, len(images) // (4 * self.num_processes))
-      guides = list(self._process_pool().map(self.one, images, seeds,
-                                             chunksize=chunk))
-    elif self.num_threads > 1 and len(images) > 1:
-      with concurrent.futures.ThreadPoolExecutor(self.num_threads) as pool:
-        guides = list(pool.map(self.one, images, seeds))
-    else:
-      guides = [self.one(im, sd) for im, sd in zip(images, seeds)]
-    return {**batch, "guide": np.stack(guides).astype(np.float32)}
 
 
 @recipe_lib.register("selfcond")
@@ -191,7 +73,7 @@ class SelfCondRecipe(tr_recipe.TransformerRecipe):
                   hint_features=0)
     self.tr_cfg = tr_recipe.transformer_config(config, **over)
     self.net = transformer_lib.Transformer(self.tr_cfg)
-    self.strokes = StrokeGuides(s.simulator, config.seed, s.num_colors,
+    self.strokes = stroke_guides.StrokeGuides(s.simulator, config.seed, s.num_colors,
                                 resolution=s.stroke_resolution,
                                 num_threads=s.stroke_threads,
                                 num_processes=s.get("stroke_processes", 0))
@@ -326,64 +208,3 @@ class SelfCondRecipe(tr_recipe.TransformerRecipe):
     metrics["frac_hinted"] = hinted.mean()
     metrics["edit_fraction"] = edit.mean()
     return loss, metrics
-
-
-@recipe_lib.register("guidance_kernel")
-class GuidanceKernelRecipe(tr_recipe.TransformerRecipe):
-  """Learns the C x C guidance kernel with the transformer frozen."""
-
-  name = "guidance_kernel"
-
-  def __init__(self, config):
-    super().__init__(config)
-    g = config.guidance
-    self.strokes = StrokeGuides(g.simulator, config.seed, g.num_colors,
-                                resolution=g.stroke_resolution,
-                                num_threads=g.stroke_threads,
-                                num_processes=g.get("stroke_processes", 0))
-
-  def init_params(self, rng):
-    del rng
-    c = self.tr_cfg.num_codes
-    return {"kernel": jnp.zeros((c, c), jnp.float32)}
-
-  def load_params(self):
-    return None  # init_from names the frozen transformer here.
-
-  def frozen(self):
-    out = super().frozen()
-    if self.config.init_from:
-      try:
-        out["transformer"] = checkpoints.load_transformer(
-            self.config.init_from, self.tr_cfg)
-      except checkpoints.CheckpointError as e:
-        raise ConfigError(str(e)) from e
-    else:
-      from absl import logging  # pylint: disable=g-import-not-at-top
-      logging.warning("guidance_kernel without init_from: the frozen "
-                      "transformer is RANDOM (tests only).")
-      out["transformer"] = jax.tree.map(
-          np.asarray, super().init_params(jax.random.key(self.config.seed)))
-    return out
-
-  def host_transform(self, batch, step):
-    return self.strokes(batch, step)
-
-  def loss_fn(self, params, frozen, batch, rng, step, train):
-    del step, train
-    tokens, guide = batch["tokens"], batch["guide_tokens"]
-    inputs, mask = self.masked_inputs(tokens, rng)
-    c = self.tr_cfg.num_codes
-    base = jax.lax.stop_gradient(self.logits(
-        frozen["transformer"], inputs, None, None, False))[:, 1:, :c]
-    kernel_rows = jnp.take(params["kernel"], guide[:, 1:], axis=0)
-    return tr_recipe.masked_ce(base + kernel_rows, tokens[:, 1:], mask,
-                               float(self.config.label_smoothing))
-
-  def samples(self, params, frozen, batch, rng):
-    return None
-
-  def export(self, params, frozen, out_dir):
-    path = os.path.join(out_dir, "guidance_kernel.npy")
-    np.save(path, np.asarray(params["kernel"], np.float32))
-    return [path]

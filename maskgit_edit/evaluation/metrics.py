@@ -1,4 +1,10 @@
-"""Editing metrics: faithfulness, realism (KID/FID), preservation, summaries.
+"""Editing metrics: one table (`METRICS`) that scoring, tables and plots read.
+
+`METRICS` lists every per-image metric of the evaluation with its formula,
+direction, format, the benchmark kinds it is computed on and the baseline
+that games it; `score` computes them all for a set of outputs, and KID is
+the distribution metric (`stats.KidBootstrap`). The functions below are the
+formulas.
 
 Images are uint8 [N, H, W, 3] in [0, 255] or floating [N, H, W, 3] in [0, 1]
 (converted to float64 in [0, 1]); regions are bool [N, H, W]. Every metric
@@ -27,11 +33,14 @@ Realism (does the output look like real images?):
                  random subsets; returns (mean, std over subsets).
   fid            Frechet distance between Gaussians fitted to two feature
                  sets (mean and covariance, float64).
-  The features come from `maskgit_edit.features` (this project's emoji
-  classifier, NOT Inception: numbers are comparable only with other numbers
-  on the same network) or from user-supplied files (`load_features`; e.g.
-  Inception pool3 features computed elsewhere:
-  `python -m maskgit_edit.metrics outputs.npz reference.npz`).
+  The features come from `maskgit_edit.evaluation.features` (this
+  project's emoji network, NOT Inception: numbers are comparable only with
+  other numbers on the same network) or from user-supplied files
+  (`load_features`; e.g. Inception pool3 features computed elsewhere:
+  `python -m maskgit_edit.evaluation.metrics outputs.npz reference.npz`).
+Closeness to the truth: `perceptual` (LPIPS-style, `evaluation.perceptual`)
+  and `truth_rmse`.
+Seam: `seam_rmse`, the edge mismatch across the mask boundary.
 Preservation:
   max_change_outside  largest absolute change (8-bit levels, any channel,
                  both rounded to 8 bits) between output and input at pixels
@@ -40,6 +49,8 @@ Preservation:
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 from scipy import linalg
@@ -288,10 +299,145 @@ def pareto_front(points) -> list[int]:
   return sorted(keep, key=lambda i: (pts[i, 0], pts[i, 1]))
 
 
+# -------------------------------------------------------------- the seam
+SEAM_RING = 2  # px on each side of the mask boundary.
+
+
+def boundary_ring(mask_HW: np.ndarray, width: int = SEAM_RING
+                  ) -> np.ndarray:
+  """bool [H, W]: pixels within `width` px of the mask's boundary (both
+  sides); empty for an empty or full mask."""
+  m = np.asarray(mask_HW, bool)
+  if m.all() or not m.any():
+    return np.zeros(m.shape, bool)
+  d_in = ndimage.distance_transform_edt(m)
+  d_out = ndimage.distance_transform_edt(~m)
+  return (m & (d_in <= width)) | (~m & (d_out <= width))
+
+
+def gradient_magnitude(images) -> np.ndarray:
+  """float64 [N, H, W]: |grad| of RGB images (central differences, L2 over
+  the channels and both directions), in [0, 1] units per pixel."""
+  x = as_float(images)
+  gy, gx = np.gradient(x, axis=(1, 2))
+  return np.sqrt((gy ** 2 + gx ** 2).sum(-1))
+
+
+def seam_rmse(outputs, references, masks) -> np.ndarray:
+  """float64 [N]: RMS over the boundary ring of |grad out| - |grad ref|.
+
+  8-bit levels per pixel. The reference is what the boundary should look
+  like (the truth when known, else the input), so the originals score 0; a
+  hard paste of the guide scores its paint's edges; a blurry edit scores
+  its missing edges. NaN where the mask has no boundary (global edits).
+  """
+  go, gr = gradient_magnitude(outputs), gradient_magnitude(references)
+  out = np.full(len(go), np.nan)
+  for i, m in enumerate(np.asarray(masks, bool)):
+    ring = boundary_ring(m)
+    if ring.any():
+      out[i] = np.sqrt(np.mean((go[i][ring] - gr[i][ring]) ** 2)) * 255.0
+  return out
+
+
+# -------------------------------------------------------- the metric table
+@dataclasses.dataclass(frozen=True)
+class Metric:
+  """One per-image metric of the evaluation.
+
+  Attributes:
+    name: key in results.
+    label: column header.
+    axis: what it measures: faithfulness | truth | seam | preservation.
+    formula: the definition, one line (docs).
+    lower_is_better: direction.
+    truth_only: computed only on kinds with a truth.
+    fmt: format of a value.
+    gamed_by: which baseline games it, and why (docs).
+  """
+  name: str
+  label: str
+  axis: str
+  formula: str
+  lower_is_better: bool
+  truth_only: bool
+  fmt: str
+  gamed_by: str
+
+
+METRICS = (
+    Metric("stroke", "stroke RMSE", "faithfulness",
+           "RMSE (8-bit levels) between output and guide, both blurred with "
+           f"a Gaussian of sigma {STROKE_SIGMA:g} px, over the mask",
+           True, False, "{:.1f}",
+           "the raw guide (0: it is the paint); ignoring the paint is "
+           "punished on recolour edits"),
+    Metric("perceptual", "perceptual x100", "truth",
+           "LPIPS-style distance to the truth (unit-normalised activations "
+           "of the feature network's 4 stages, calibrated layer weights), "
+           "averaged over the mask and its feather band, x100",
+           True, True, "{:.1f}",
+           "nothing trivially: the input holds a distractor there, the raw "
+           "guide is flat paint"),
+    Metric("truth_rmse", "RMSE to truth", "truth",
+           "pixel RMSE (8-bit levels) between output and truth over the "
+           "mask", True, True, "{:.1f}",
+           "cautious, averaged outputs (the raw guide's flat colours score "
+           "well)"),
+    Metric("seam", "seam", "seam",
+           f"RMS over the pixels within {SEAM_RING} px of the mask boundary "
+           "of |grad output| - |grad reference| (reference: the truth, else "
+           "the input), 8-bit levels; global edits have no boundary",
+           True, False, "{:.2f}",
+           "the no-op on recolour edits (0: it is the reference there)"),
+    Metric("max_change_outside", "max change outside", "preservation",
+           "largest 8-bit change of any channel beyond the feather band "
+           "(must be 0)", True, False, "{:.0f}", "-"),
+)
+METRIC_BY_NAME = {m.name: m for m in METRICS}
+
+
+def score(outputs, images, guides, masks, truths, has_truth, weights,
+          extractor, feather: int) -> dict[str, np.ndarray]:
+  """Every metric of `METRICS` per image (NaN where it does not apply).
+
+  Args:
+    outputs: [N, S, S, 3] edited images.
+    images, guides: [N, S, S, 3] inputs and guides.
+    masks: bool [N, S, S].
+    truths: [N, S, S, 3] (anything where there is none).
+    has_truth: bool [N].
+    weights: float [N, S, S] composite weights (0 = must be the input).
+    extractor: the feature network (perceptual distance).
+    feather: px of the feather band (the perceptual region).
+  """
+  masks = np.asarray(masks, bool)
+  has_truth = np.asarray(has_truth, bool)
+  ref = np.where(has_truth[:, None, None, None], as_float(truths),
+                 as_float(images))
+  out = dict(
+      stroke=stroke_rmse(outputs, guides, masks),
+      truth_rmse=np.where(has_truth, region_rmse(outputs, truths, masks),
+                          np.nan),
+      seam=seam_rmse(outputs, ref, masks),
+      max_change_outside=max_change_outside(outputs, images, weights))
+  perc = np.full(len(masks), np.nan)
+  if has_truth.any():
+    from maskgit_edit.evaluation import perceptual  # pylint: disable=g-import-not-at-top
+    region = np.stack([ndimage.binary_dilation(m, iterations=feather)
+                       if feather else m for m in masks[has_truth]])
+    perc[has_truth] = 100.0 * perceptual.distance(
+        extractor, as_float(outputs)[has_truth], as_float(truths)[has_truth],
+        region)
+  out["perceptual"] = perc
+  return {m.name: out[m.name] for m in METRICS}
+
+
 def main(argv):
   """KID and FID between two feature files (e.g. Inception features)."""
   if len(argv) != 3:
-    raise SystemExit("usage: python -m maskgit_edit.metrics A.npz B.npz "
+    raise SystemExit("usage: python -m maskgit_edit.evaluation.metrics A.npz "
+                     "B.npz "
                      "(each with a 'features' array [N, D], or .npy)")
   a, b = load_features(argv[1]), load_features(argv[2])
   k_mean, k_std = kid(a, b)
