@@ -35,6 +35,7 @@
 #
 # Environment knobs (defaults in brackets):
 #   NPZ [data/emoji_sets64.npz]   dataset
+#   PRESET [emoji_v2]             training preset of every stage (tiny: tests)
 #   WORK [workdirs/emoji_v2]      stage workdirs (resumable)
 #   DEST [weights/emoji_v2]       tokenizer/transformer/selfcond.msgpack + logs
 #   N_TOK, N_TR, N_SC [3600, 1400, 240]  exact steps per stage
@@ -49,6 +50,7 @@
 #   EXTRA                         extra --config.* flags for every stage
 set -euo pipefail
 NPZ=${NPZ:-data/emoji_sets64.npz}
+PRESET=${PRESET:-emoji_v2}
 WORK=${WORK:-workdirs/emoji_v2}
 DEST=${DEST:-weights/emoji_v2}
 N_TOK=${N_TOK:-3600}
@@ -105,16 +107,16 @@ stage() {  # stage NAME CONFIG STEPS LIMIT [flags...]
 }
 
 if wants tokenizer; then
-  stage tokenizer configs/tokenizer.py:emoji_v2 "$N_TOK" "$L_TOK"
+  stage tokenizer "configs/tokenizer.py:$PRESET" "$N_TOK" "$L_TOK"
   cp "$WORK/tokenizer/export/tokenizer.msgpack" "$DEST/"
 fi
 if wants transformer; then
-  stage transformer configs/transformer.py:emoji_v2 "$N_TR" "$L_TR" \
+  stage transformer "configs/transformer.py:$PRESET" "$N_TR" "$L_TR" \
     --config.tokenizer_path="$DEST/tokenizer.msgpack"
   cp "$WORK/transformer/export/transformer.msgpack" "$DEST/"
 fi
 if wants selfcond; then
-  stage selfcond configs/selfcond.py:emoji_v2 "$N_SC" "$L_SC" \
+  stage selfcond "configs/selfcond.py:$PRESET" "$N_SC" "$L_SC" \
     --config.tokenizer_path="$DEST/tokenizer.msgpack" \
     --config.init_from="$DEST/transformer.msgpack" \
     --config.selfcond.stroke_processes="$PROCS"
