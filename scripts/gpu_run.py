@@ -37,11 +37,16 @@ Actions:
                    (train split + a fixed --test_keep test subset, no ids, xz
                    -9e), and whether tree + carry fit the 64 MiB that travel;
   run (device):    the parts above;
-  unpack (here):   pack.* -> files, each checked against summary.json.
+  unpack (here):   pack.* -> files, each checked against summary.json;
+  report (here):   parts, the v2 ship check (tokenizer PSNR on the test
+                   split >= 28 dB, tokenizer + selfcond <= 30 MB) and the GPU
+                   goals (edit < 20 ms at batch 1, >= 500 edits/s, MFU >= 40%)
+                   as markdown tables (+ JSON with --report_out).
 
   python scripts/gpu_run.py prepare
   python3 scripts/gpu_run.py run --out=$OUT          # on the GPU machine
   python scripts/gpu_run.py unpack --src=DIR --dest=workdirs/gpu_run
+  python scripts/gpu_run.py report --src=DIR --dest=workdirs/gpu_run
 
 The device command, carry list and what to do with the outputs:
 docs/benchmarks.md, "GPU: one prepared command". CPU test with the tiny
@@ -125,8 +130,9 @@ _OVERHEAD = flags.DEFINE_float(
     "(its time_limit_s = budget - this).")
 _GRACE = flags.DEFINE_float("grace_s", 10.0,
                             "run: a part is killed at budget + this.")
-_V2_PRESET = flags.DEFINE_string("v2_preset", "emoji_v2",
-                                 "run: training preset of the v2 stages.")
+_V2_PRESET = flags.DEFINE_string(
+    "v2_preset", "emoji_v2", "run: training preset of the v2 stages; "
+    "report: their model.")
 _BENCH_ARGS = flags.DEFINE_string("bench_args", BENCH_ARGS,
                                   "run: bench_gpu.py flags.")
 _BENCH_MARGIN = flags.DEFINE_float(
@@ -140,19 +146,24 @@ _PART_MIB = flags.DEFINE_float("part_mib", 15.0, "run: pack part size (MiB).")
 _PACK_MIB = flags.DEFINE_float(
     "pack_mib", 60.0, "run: pack size cap (MiB); files beyond it are left "
     "out (listed in summary.json).")
-_NPZ = flags.DEFINE_string("npz", "data/emoji_sets64.npz",
-                           "prepare: the v2 dataset (maskgit.data.arrays).")
+_NPZ = flags.DEFINE_string(
+    "npz", "data/emoji_sets64.npz", "prepare: the v2 dataset "
+    "(maskgit.data.arrays); report: its test split gives the PSNR.")
 _DATA_DIR = flags.DEFINE_string("data_dir", "data/gpu",
                                 "prepare: output folder (git-ignored).")
 _DEST = flags.DEFINE_string("dest", "workdirs/gpu_run",
-                            "unpack: output folder.")
+                            "unpack: output folder; report: unpacked files.")
 _TEST_KEEP = flags.DEFINE_integer(
     "test_keep", 512, "prepare: test images kept (a fixed random subset; "
     "eval during training reads them).")
 _XZ_PRESET = flags.DEFINE_integer("xz_preset", 9, "prepare: xz level (-e).")
 _CARRY = flags.DEFINE_list("carry", ["data/gpu", ".wheels"],
                            "prepare: paths the device call carries.")
-_SRC = flags.DEFINE_string("src", "", "unpack: folder holding pack.*.")
+_SRC = flags.DEFINE_string("src", "", "unpack, report: the device's files "
+                           "(summary.json, gpu_bench.json, pack.*).")
+_REPORT_OUT = flags.DEFINE_string("report_out", "",
+                                  "report: also write the report as JSON.")
+ACTIONS = ("prepare", "run", "unpack", "report")
 
 
 # ---------------------------------------------------------------- budgets --
@@ -424,7 +435,8 @@ class Part:
   needs: Sequence[str] = ()  # Files that must exist before it starts.
   outputs: Callable[[], list[tuple[str, str]]] = list  # (pack name, path).
   env: Callable[[float], dict[str, str]] = lambda budget: {}  # Extra env.
-  before: Callable[[], None] | None = None  # In-process set-up (timed).
+  # In-process set-up (timed, in the budget); returns a line for the log.
+  before: Callable[[], str] | None = None
 
 
 _FINISHED = re.compile(rb"Finished at step (\d+) \((\w+)\)")
@@ -528,7 +540,7 @@ class Runner:
       status, rc, step, out = "failed", None, None, b""
       try:
         if part.before is not None:
-          part.before()
+          self.say(part.before())
         argv = part.command(budget)
         self.say("$ " + " ".join(shlex.quote(a) for a in argv))
         env = dict(os.environ, PYTHONUNBUFFERED="1", **part.env(budget))
@@ -633,9 +645,8 @@ def build_parts(out: str, work: str, npz: str) -> list[Part]:
             f"--config.time_limit_s={max(5, budget - overhead):.0f}",
             *shlex.split(_DIFF_ARGS.value)]
 
-  def make_noto():
-    counts = noto_subset(npz, noto)
-    print(f"Noto part of {npz} -> {noto}: {counts}", flush=True)
+  def make_noto() -> str:
+    return f"Noto part of {npz} -> {noto}: {noto_subset(npz, noto)}"
 
   return [v2(s) for s in V2_STAGES] + [
       Part("bench", bench),
@@ -685,12 +696,138 @@ def run_main() -> int:
   return int(any(p["status"] == "failed" for p in runner.summary["parts"]))
 
 
+# ----------------------------------------------------------------- report --
+
+# Issue 15's goals (ImageNet-256 architecture, one GPU) and issue 13's ship
+# rule for the v2 weights.
+EDIT_LATENCY_GOAL_S, EDITS_PER_S_GOAL, MFU_GOAL = 0.020, 500.0, 0.40
+PSNR_GOAL_DB, WEIGHTS_CAP_BYTES = 28.0, 30_000_000
+
+
+def _best(rows: Sequence[dict], key: str, pick: Callable) -> dict | None:
+  rows = [r for r in rows if r.get(key) is not None]
+  return pick(rows, key=lambda r: r[key]) if rows else None
+
+
+def _setting(row: dict) -> str:
+  keys = ("variant", "attention", "recipe", "mode", "stroke_fraction",
+          "batch")
+  return " ".join(f"{k}={row[k]}" for k in keys if k in row)
+
+
+def bench_goals(bench: dict) -> list[dict]:
+  """The three GPU goals, read off bench_gpu.py's results.
+
+  Returns [{goal, target, measured, setting, met}]: the fastest batch-1 edit
+  (wall median of `Editor.edit`), the most edits/s, the highest train MFU;
+  measured None (met None) where the run has no such row.
+  """
+  sec = bench.get("sections", {})
+  out = []
+  for goal, target, key, rows, pick, met in (
+      ("edit latency, batch 1 (s)", f"< {EDIT_LATENCY_GOAL_S}", "median_s",
+       sec.get("edit_latency", []), min, lambda v: v < EDIT_LATENCY_GOAL_S),
+      ("edits/s", f">= {EDITS_PER_S_GOAL:.0f}", "edits_per_s",
+       sec.get("edit_throughput", []), max, lambda v: v >= EDITS_PER_S_GOAL),
+      ("train MFU", f">= {MFU_GOAL}", "mfu", sec.get("train", []), max,
+       lambda v: v >= MFU_GOAL)):
+    row = _best(rows, key, pick)
+    out.append(dict(goal=goal, target=target,
+                    measured=None if row is None else row[key],
+                    setting=None if row is None else _setting(row),
+                    met=None if row is None else bool(met(row[key]))))
+  return out
+
+
+def v2_check(dest: str, npz: str, preset: str) -> dict[str, Any]:
+  """Tokenizer PSNR on the test split and the shipped weights' size.
+
+  Ship rule (issue 13): PSNR >= 28 dB on the test split and tokenizer +
+  selfcond msgpack <= 30 MB.
+  """
+  import jax  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  from configs import models  # pylint: disable=g-import-not-at-top
+  from maskgit import checkpoints  # pylint: disable=g-import-not-at-top
+  from maskgit import evaluate  # pylint: disable=g-import-not-at-top
+  from maskgit import model as model_lib  # pylint: disable=g-import-not-at-top
+  from maskgit.nets import vqgan  # pylint: disable=g-import-not-at-top
+  tok = os.path.join(dest, "v2", "tokenizer.msgpack")
+  out: dict[str, Any] = dict(tokenizer=tok, preset=preset)
+  if not os.path.isfile(tok):
+    return dict(out, error="no tokenizer export")
+  config = models.get_config(preset)
+  m = model_lib.MaskGIT.random(config, 0)  # Only its tokenizer is used.
+  m.tokenizer_params = jax.device_put(checkpoints.load_tokenizer(
+      tok, vqgan.TokenizerConfig.from_config(config.tokenizer)))
+  with np.load(npz) as f:
+    images = f["test_image"].astype(np.float32) / 255.0
+    labels = f["test_label"]
+  psnr = evaluate.reconstruction_psnr(m, images)
+  noto = labels < NOTO_LABELS
+  shipped = [os.path.join(dest, "v2", f"{n}.msgpack")
+             for n in ("tokenizer", "selfcond")]
+  size = sum(os.path.getsize(p) for p in shipped if os.path.isfile(p))
+  out.update(test_images=int(len(psnr)), psnr_db=float(psnr.mean()),
+             psnr_noto_db=float(psnr[noto].mean()) if noto.any() else None,
+             shipped_bytes=size,
+             has_selfcond=os.path.isfile(shipped[1]))
+  out["ship"] = bool(out["psnr_db"] >= PSNR_GOAL_DB and out["has_selfcond"]
+                     and size <= WEIGHTS_CAP_BYTES)
+  return out
+
+
+def report(src: str, dest: str, npz: str, preset: str) -> dict[str, Any]:
+  """What a device run gave: parts, v2 ship check, GPU goals (markdown)."""
+  with open(os.path.join(src, "summary.json")) as f:
+    summary = json.load(f)
+  bench_path = os.path.join(src, "gpu_bench.json")
+  bench = json.load(open(bench_path)) if os.path.exists(bench_path) else {}
+  res = dict(env=summary.get("env"), bench_env=bench.get("env"),
+             parts=[{k: p.get(k) for k in ("name", "status", "reason",
+                                             "budget_s", "wall_s", "step")}
+                    for p in summary["parts"]],
+             goals=bench_goals(bench))
+  if npz and os.path.isfile(npz):
+    res["v2"] = v2_check(dest, npz, preset)
+  benv = bench.get("env", {})
+  lines = [f"device: {benv.get('device_kind')} ({benv.get('backend')}, jax "
+           f"{benv.get('jax')}); nvidia-smi: "
+           f"{(summary.get('env') or {}).get('nvidia_smi')}; run started "
+           f"{summary.get('started_utc')}", "",
+           "| part | status | budget s | wall s | last step |",
+           "|---|---|---|---|---|"]
+  lines += [f"| {p['name']} | {p['status']}"
+            f"{' (' + p['reason'] + ')' if p.get('reason') else ''} | "
+            f"{p['budget_s']} | {p.get('wall_s')} | {p.get('step')} |"
+            for p in res["parts"]]
+  lines += ["", "| goal | target | measured | setting | met |",
+            "|---|---|---|---|---|"]
+  fmt = lambda v: "-" if v is None else f"{v:.4g}"
+  lines += [f"| {g['goal']} | {g['target']} | {fmt(g['measured'])} | "
+            f"{g['setting']} | {g['met']} |" for g in res["goals"]]
+  if "v2" in res:
+    lines += ["", f"v2: {json.dumps(res['v2'])}"]
+  res["markdown"] = "\n".join(lines)
+  return res
+
+
 def main(argv: Sequence[str]) -> int:
-  if len(argv) != 2 or argv[1] not in ("prepare", "run", "unpack"):
-    raise app.UsageError("Usage: gpu_run.py prepare|run|unpack [--flags]")
+  if len(argv) != 2 or argv[1] not in ACTIONS:
+    raise app.UsageError(f"Usage: gpu_run.py {'|'.join(ACTIONS)} [--flags]")
   action = argv[1]
   if action == "run":
     return run_main()
+  if action == "report":
+    if not _SRC.value:
+      raise app.UsageError("report needs --src (the device's files).")
+    res = report(_SRC.value, _DEST.value, _NPZ.value, _V2_PRESET.value)
+    print(res["markdown"])
+    if _REPORT_OUT.value:
+      with open(_REPORT_OUT.value, "w") as f:
+        json.dump(res, f, indent=1)
+      print(f"Wrote {_REPORT_OUT.value}.")
+    return 0
   if action == "prepare":
     if not os.path.isfile(_NPZ.value):
       raise app.UsageError(f"No dataset at {_NPZ.value}; build it first "

@@ -12,6 +12,11 @@
 # Then, on one H100/H200 (about 9 minutes: one device command, whose limit is
 # 10 minutes; with the machine's start that is the 12 minutes of a lease):
 #   bash scripts/train_emoji_v2.sh
+# On a lent device it runs one stage at a time under scripts/gpu_run.py,
+# which also fits the GPU benchmark into the same command (its budgets cut
+# these schedules short where they are slower than planned; the command,
+# its carry and the data it needs: docs/benchmarks.md, "GPU: one prepared
+# command").
 # CPU smoke test (a few steps of every stage, minutes):
 #   JAX_PLATFORMS=cpu N_TOK=2 N_TR=2 N_SC=2 BATCH=8 DEST=/tmp/v2 \
 #     WORK=/tmp/v2work bash scripts/train_emoji_v2.sh

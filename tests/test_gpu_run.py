@@ -173,6 +173,26 @@ def test_prepare_then_unpack_data_and_noto_subset(tmp_path):
     gr.unpack_data(path, str(work))
 
 
+def test_bench_goals_pick_the_best_row_of_each_goal():
+  bench = {"sections": {
+      "edit_latency": [
+          dict(variant="f32", attention="reference", mode="full",
+               stroke_fraction=0.1, batch=1, median_s=0.05),
+          dict(variant="bf16p", attention="auto", mode="patch_local",
+               stroke_fraction=0.1, batch=1, median_s=0.012)],
+      "edit_throughput": [dict(variant="bf16p", batch=64, edits_per_s=420.0)],
+      "train": [dict(recipe="transformer", batch=256, mfu=None),
+                dict(recipe="transformer", batch=256, mfu=0.45)]}}
+  goals = {g["goal"]: g for g in gr.bench_goals(bench)}
+  lat = goals["edit latency, batch 1 (s)"]
+  assert lat["measured"] == 0.012 and lat["met"] is True
+  assert "mode=patch_local" in lat["setting"]
+  assert goals["edits/s"]["met"] is False
+  assert goals["train MFU"]["measured"] == 0.45
+  assert all(g["measured"] is None and g["met"] is None
+             for g in gr.bench_goals({"sections": {}}))
+
+
 def _run(args, env=None, timeout=120):
   return subprocess.run([sys.executable, str(SCRIPT), *args], cwd=ROOT,
                         env=dict(os.environ, **(env or {})),
@@ -218,7 +238,7 @@ def test_whole_run_on_cpu_with_tiny_presets(tmp_path):
       "--stage_overhead_s=5", "--bench_margin_s=5", "--deadline_s=3000",
       "--budgets=tokenizer=600:10,transformer=600:10,selfcond=600:10,"
       "bench=600:10,diffusion=inf:10"], env=env, timeout=3000)
-  assert proc.returncode == 0, proc.stdout[-3000:]
+  assert proc.returncode == 0, (proc.stdout[-3000:], proc.stderr[-3000:])
   summary = json.loads((out / "summary.json").read_text())
   assert [(p["name"], p["status"], p.get("step")) for p in
           summary["parts"]] == [("tokenizer", "ok", 2),
@@ -236,3 +256,17 @@ def test_whole_run_on_cpu_with_tiny_presets(tmp_path):
           "v2/selfcond_metrics.jsonl"} <= names
   # The diffusion baseline trained on the 'Noto' part (labels < 9) only.
   assert "{'train': 18, 'test'" in (out / "run.log").read_text()
+  # The report reads it all back: parts, PSNR of the tiny tokenizer (far
+  # from the 28 dB ship rule after 2 steps), no goal figure (components
+  # only).
+  report = tmp_path / "report.json"
+  proc = _run(["report", f"--src={out}", f"--dest={tmp_path / 'got'}",
+               f"--npz={data}", "--v2_preset=tiny", f"--report_out={report}"],
+              env=dict(JAX_PLATFORMS="cpu"), timeout=600)
+  assert proc.returncode == 0, proc.stderr[-3000:]
+  res = json.loads(report.read_text())
+  assert [p["status"] for p in res["parts"]] == ["ok"] * 5
+  assert res["v2"]["test_images"] == 8 and res["v2"]["ship"] is False
+  assert 0 < res["v2"]["psnr_db"] < 28
+  assert all(g["measured"] is None for g in res["goals"])
+  assert "| tokenizer | ok |" in proc.stdout
