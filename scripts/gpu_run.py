@@ -615,7 +615,10 @@ def build_parts(out: str, work: str, npz: str) -> list[Part]:
       return {"STAGES": stage, "NPZ": npz, "WORK": v2_work, "DEST": dest,
               "PY": sys.executable, "PRESET": _V2_PRESET.value,
               limit_var[stage]: str(int(max(5, budget - overhead))),
-              "DEADLINE_S": str(int(budget))}
+              # Its hard timeout (at the limit + SLACK_S) falls at the
+              # budget: start-up + export get the overhead, not the
+              # script's default 12 s (a stage killed by it has no export).
+              "SLACK_S": str(int(overhead)), "DEADLINE_S": str(int(budget))}
     needs = [npz] + {"tokenizer": [],
                      "transformer": [f"{dest}/tokenizer.msgpack"],
                      "selfcond": [f"{dest}/tokenizer.msgpack",

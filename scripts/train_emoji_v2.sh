@@ -46,6 +46,10 @@
 #   N_TOK, N_TR, N_SC [3600, 1400, 240]  exact steps per stage
 #   L_TOK, L_TR, L_SC [230, 290, 120]    per-stage time_limit_s safety nets
 #   DEADLINE_S [570]              hard limit for the whole script
+#   SLACK_S [12]                  a stage is killed (SIGTERM: checkpoint, NO
+#                                 export) at its time limit + this; it must
+#                                 cover start-up (imports, device, data, init)
+#                                 and the final save + export
 #   BATCH [preset]                override every stage's batch (smoke tests)
 #   STAGES [tokenizer transformer selfcond]  stages to run (a later stage
 #                                 reads the earlier ones' exports in $DEST, so
@@ -65,6 +69,7 @@ L_TOK=${L_TOK:-230}
 L_TR=${L_TR:-290}
 L_SC=${L_SC:-120}
 DEADLINE_S=${DEADLINE_S:-570}
+SLACK_S=${SLACK_S:-12}
 PY=${PY:-python}
 EXTRA=${EXTRA:-}
 NPROC=$(nproc)
@@ -94,7 +99,7 @@ stage() {  # stage NAME CONFIG STEPS LIMIT [flags...]
   echo "=== $name: $steps steps, time_limit_s=$limit, $(date -u +%H:%M:%S)"
   local t0=$SECONDS
   # shellcheck disable=SC2086
-  timeout -k 10 $(( limit + 12 )) \
+  timeout -k 10 $(( limit + SLACK_S )) \
     $PY train.py --config="$cfg" --workdir="$WORK/$name" \
       --config.data.source=npz --config.data.dataset="$NPZ" \
       --config.num_steps="$steps" --config.time_limit_s="$limit" \

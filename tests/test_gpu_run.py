@@ -64,6 +64,26 @@ def test_part_budget_keeps_the_later_reserved_minimums():
   assert not d["diffusion"].reserved
 
 
+def test_parts_turn_their_budget_into_limits(tmp_path):
+  if not gr.flags.FLAGS.is_parsed():
+    gr.flags.FLAGS(["gpu_run"])  # Defaults.
+  parts = {p.name: p for p in gr.build_parts(str(tmp_path / "out"),
+                                             str(tmp_path), "d.npz")}
+  assert list(parts) == list(gr.PART_NAMES)
+  env = parts["transformer"].env(175)
+  # The loop stops at 145 s after its start-up; the script's hard timeout
+  # (limit + SLACK_S) falls at the budget, the runner's kill after it.
+  assert (env["STAGES"], env["L_TR"], env["SLACK_S"], env["DEADLINE_S"]) == (
+      "transformer", "145", "30", "175")
+  assert parts["selfcond"].needs[1:] == [
+      f"{tmp_path}/v2/export/tokenizer.msgpack",
+      f"{tmp_path}/v2/export/transformer.msgpack"]
+  assert "--time_budget_s=60" in parts["bench"].command(90)
+  diff = parts["diffusion"].command(200)
+  assert "--config.time_limit_s=170" in diff
+  assert "--config.batch_size=128" in diff
+
+
 def test_runner_skips_kills_and_keeps_earlier_outputs(tmp_path):
   out, work = tmp_path / "out", tmp_path / "work"
   out.mkdir()
