@@ -11,7 +11,7 @@ ONE command, in priority order, each part with its own time budget:
      batch 64/32/8; bf16 + fused attention on, then both off);
   3. `diffusion`: the pixel-diffusion baseline (`train.py
      --config=configs/diffusion.py:emoji`, batch 128) for whatever time is
-     left (on the Noto part of the v2 data: the v1 dataset, see below).
+     left (on the Noto part of the v2 data: the v1 dataset, `noto_subset`).
 
 Budgets: part i gets min(its max, time left to --deadline_s - the minimums of
 the later reserved parts); a part whose budget is below its minimum, or whose
