@@ -1,7 +1,8 @@
 r"""Accelerator benchmark of the ImageNet-256 architecture (random weights).
 
-One command for a lent GPU (writes JSON after every section, so a timeout
-keeps what was measured):
+One command for a lent GPU (rewrites the JSON after every measured row, so
+a timeout keeps what was measured; a file without `total_s` is from a run
+that was stopped; `scripts/gpu_run.py` runs it with a short budget):
 
   PYTHONPATH=. timeout 540 python benchmarks/bench_gpu.py \
       --out=benchmarks/results/gpu_imagenet256.json
@@ -78,7 +79,7 @@ PEAK_TFLOPS = (("H200", 989.4), ("H100", 989.4), ("A100", 312.0),
 
 _PRESET = flags.DEFINE_string("preset", "imagenet256", "Model preset.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/gpu_imagenet256.json",
-                           "Output JSON (rewritten after every section).")
+                           "Output JSON (rewritten after every row).")
 _SECTIONS = flags.DEFINE_list(
     "sections", ["edit_latency", "edit_throughput", "train", "components",
                  "generate"],
@@ -127,6 +128,21 @@ def over_budget(section: str) -> bool:
     _CLOCK["truncated"].add(section)
     return True
   return False
+
+
+# The results being written and the section running (set by main), so that
+# every row reaches --out at once: a run killed mid-section (a device
+# command's time limit) keeps its finished rows.
+_LIVE: dict[str, Any] = {}
+
+
+def _emit(rows: list[dict], row: dict) -> None:
+  """Prints `row`, appends it to `rows` and rewrites --out with it."""
+  print(json.dumps(row), flush=True)
+  rows.append(row)
+  if _LIVE:
+    _LIVE["results"]["sections"][_LIVE["section"]] = rows
+    _write(_LIVE["results"], _OUT.value)
 
 
 def environment() -> dict[str, Any]:
@@ -245,8 +261,7 @@ def edit_latency(preset: str, repeats: int) -> list[dict]:
                    window_tokens=int(results[-1].tokens.samples.shape[-1]),
                    device_median_s=float(np.median(device)),
                    **_stats("", first, times))
-        print(json.dumps(row), flush=True)
-        rows.append(row)
+        _emit(rows, row)
   return rows
 
 
@@ -271,8 +286,7 @@ def edit_throughput(preset: str, repeats: int) -> list[dict]:
         row = dict(variant=variant, attention=attention, mode=mode,
                    stroke_fraction=0.1, batch=n, edits_per_s=n / med,
                    **_stats("", first, times))
-        print(json.dumps(row), flush=True)
-        rows.append(row)
+        _emit(rows, row)
   return rows
 
 
@@ -289,8 +303,7 @@ def generate(preset: str, repeats: int) -> list[dict]:
       row = dict(variant=variant, attention=attention, batch=n, num_iter=16,
                  images_per_s=n / float(np.median(times)),
                  **_stats("", first, times))
-      print(json.dumps(row), flush=True)
-      rows.append(row)
+      _emit(rows, row)
   return rows
 
 
@@ -324,8 +337,7 @@ def components(preset: str, repeats: int) -> list[dict]:
       row["edit_estimate_s"] = (row["encode_image_and_guide_median_s"] +
                                 10 * row["transformer_call_median_s"] +
                                 row["decode_median_s"])
-      print(json.dumps(row), flush=True)
-      rows.append(row)
+      _emit(rows, row)
   return rows
 
 
@@ -414,8 +426,7 @@ def train(preset: str, steps: int) -> list[dict]:
               mem.temp_size_in_bytes - mem.alias_size_in_bytes) / 1e9
         row["device_peak_gb_so_far"] = (
             None if device_peak_bytes() is None else device_peak_bytes() / 1e9)
-        print(json.dumps(row), flush=True)
-        rows.append(row)
+        _emit(rows, row)
         del state, compiled
   return rows
 
@@ -455,6 +466,7 @@ def main(argv):
       results["skipped"].append(name)
       continue
     t0 = time.perf_counter()
+    _LIVE.update(results=results, section=name)
     results["sections"][name] = fns[name]()
     results.setdefault("section_s", {})[name] = time.perf_counter() - t0
     results["truncated"] = sorted(_CLOCK["truncated"])

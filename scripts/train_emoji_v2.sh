@@ -12,6 +12,11 @@
 # Then, on one H100/H200 (about 9 minutes: one device command, whose limit is
 # 10 minutes; with the machine's start that is the 12 minutes of a lease):
 #   bash scripts/train_emoji_v2.sh
+# On a lent device it runs one stage at a time under scripts/gpu_run.py,
+# which also fits the GPU benchmark into the same command (its budgets cut
+# these schedules short where they are slower than planned; the command,
+# its carry and the data it needs: docs/benchmarks.md, "GPU: one prepared
+# command").
 # CPU smoke test (a few steps of every stage, minutes):
 #   JAX_PLATFORMS=cpu N_TOK=2 N_TR=2 N_SC=2 BATCH=8 DEST=/tmp/v2 \
 #     WORK=/tmp/v2work bash scripts/train_emoji_v2.sh
@@ -35,11 +40,16 @@
 #
 # Environment knobs (defaults in brackets):
 #   NPZ [data/emoji_sets64.npz]   dataset
+#   PRESET [emoji_v2]             training preset of every stage (tiny: tests)
 #   WORK [workdirs/emoji_v2]      stage workdirs (resumable)
 #   DEST [weights/emoji_v2]       tokenizer/transformer/selfcond.msgpack + logs
 #   N_TOK, N_TR, N_SC [3600, 1400, 240]  exact steps per stage
 #   L_TOK, L_TR, L_SC [230, 290, 120]    per-stage time_limit_s safety nets
 #   DEADLINE_S [570]              hard limit for the whole script
+#   SLACK_S [12]                  a stage is killed (SIGTERM: checkpoint, NO
+#                                 export) at its time limit + this; it must
+#                                 cover start-up (imports, device, data, init)
+#                                 and the final save + export
 #   BATCH [preset]                override every stage's batch (smoke tests)
 #   STAGES [tokenizer transformer selfcond]  stages to run (a later stage
 #                                 reads the earlier ones' exports in $DEST, so
@@ -49,6 +59,7 @@
 #   EXTRA                         extra --config.* flags for every stage
 set -euo pipefail
 NPZ=${NPZ:-data/emoji_sets64.npz}
+PRESET=${PRESET:-emoji_v2}
 WORK=${WORK:-workdirs/emoji_v2}
 DEST=${DEST:-weights/emoji_v2}
 N_TOK=${N_TOK:-3600}
@@ -58,6 +69,7 @@ L_TOK=${L_TOK:-230}
 L_TR=${L_TR:-290}
 L_SC=${L_SC:-120}
 DEADLINE_S=${DEADLINE_S:-570}
+SLACK_S=${SLACK_S:-12}
 PY=${PY:-python}
 EXTRA=${EXTRA:-}
 NPROC=$(nproc)
@@ -87,7 +99,7 @@ stage() {  # stage NAME CONFIG STEPS LIMIT [flags...]
   echo "=== $name: $steps steps, time_limit_s=$limit, $(date -u +%H:%M:%S)"
   local t0=$SECONDS
   # shellcheck disable=SC2086
-  timeout -k 10 $(( limit + 12 )) \
+  timeout -k 10 $(( limit + SLACK_S )) \
     $PY train.py --config="$cfg" --workdir="$WORK/$name" \
       --config.data.source=npz --config.data.dataset="$NPZ" \
       --config.num_steps="$steps" --config.time_limit_s="$limit" \
@@ -105,16 +117,16 @@ stage() {  # stage NAME CONFIG STEPS LIMIT [flags...]
 }
 
 if wants tokenizer; then
-  stage tokenizer configs/tokenizer.py:emoji_v2 "$N_TOK" "$L_TOK"
+  stage tokenizer "configs/tokenizer.py:$PRESET" "$N_TOK" "$L_TOK"
   cp "$WORK/tokenizer/export/tokenizer.msgpack" "$DEST/"
 fi
 if wants transformer; then
-  stage transformer configs/transformer.py:emoji_v2 "$N_TR" "$L_TR" \
+  stage transformer "configs/transformer.py:$PRESET" "$N_TR" "$L_TR" \
     --config.tokenizer_path="$DEST/tokenizer.msgpack"
   cp "$WORK/transformer/export/transformer.msgpack" "$DEST/"
 fi
 if wants selfcond; then
-  stage selfcond configs/selfcond.py:emoji_v2 "$N_SC" "$L_SC" \
+  stage selfcond "configs/selfcond.py:$PRESET" "$N_SC" "$L_SC" \
     --config.tokenizer_path="$DEST/tokenizer.msgpack" \
     --config.init_from="$DEST/transformer.msgpack" \
     --config.selfcond.stroke_processes="$PROCS"
