@@ -8,6 +8,7 @@ in headless Chromium, presses Edit, waits for the samples and saves the page.
 """
 
 import sys
+import time
 
 from absl import app
 from absl import flags
@@ -23,7 +24,7 @@ def main(argv):
   why = browser.missing()
   if why:
     sys.exit(f"error: {why}")
-  driver = browser.start(1400, 760)
+  driver = browser.start(1400, 800)
   try:
     browser.open_editor(driver, _URL.value)
     browser.draw_stroke(driver, -110, 110, dy=-45)
@@ -33,6 +34,7 @@ def main(argv):
     browser.click(driver, "edit-btn")
     browser.wait_for(lambda: browser.idle(driver) and
                      browser.sample_images(driver), 120, "the samples")
+    time.sleep(0.5)  # The progress bar hides 0.3 s after the samples.
     if browser.message(driver):
       sys.exit(f"error: the page says {browser.message(driver)!r}")
     driver.save_screenshot(_OUT.value)

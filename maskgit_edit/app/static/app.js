@@ -67,6 +67,7 @@ function setupCanvas() {
   for (const c of layers()) { c.width = d; c.height = d; }
   $("canvas").style.width = d + "px";
   $("canvas").style.height = d + "px";
+  $("editor").style.width = (d + 2) + "px";  // The tools wrap above it.
 }
 
 function clearLayers() {
