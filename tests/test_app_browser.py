@@ -2,11 +2,13 @@
 
 One loop: paint a stroke with the mouse, Edit, keep a sample, paint again at
 once (while the keep runs), Edit, Undo, Redo, then drop or paste an image
-onto the canvas. After every step the canvas must show exactly the image the
-server holds (never blank), the strokes painted must reach the edit (the
-samples change next to them and nowhere far), and no console error may
-appear. The default tier runs 2 loops and 3 concurrent clients; the `slow`
-tier runs 20 loops.
+onto the canvas and press Edit with nothing painted (a message, the image
+stays shown). Even loops click the buttons and samples, odd loops use the
+keyboard shortcuts (Ctrl+Enter, 1-8, Ctrl+Z, Ctrl+Shift+Z). After every
+step the canvas must show exactly the image the server holds (never blank),
+the strokes painted must reach the edit (the samples change next to them and
+nowhere far), and no console error may appear. The default tier runs 2
+loops and 3 concurrent clients; the `slow` tier runs 20 loops.
 
 Needs Debian's Chromium and its driver; skips with the reason otherwise
 (.ci/run installs them):
@@ -42,7 +44,6 @@ def server():
   config.num_iter, config.start_iter, config.feather = 6, 1, 2
   config.num_samples = NUM_SAMPLES
   app = core.App(config)
-  app.warmup()
   srv = server_lib.Server(app, "127.0.0.1", 0)
   srv.start()
   yield srv
@@ -69,10 +70,20 @@ def _stroke_box(app, dx0, dx1, dy):
   return box
 
 
-def _edit(driver, app, box, where):
+def _press(driver, what, by_key):
+  """A button or its keyboard shortcut."""
+  if not by_key:
+    browser.click(driver, {"edit": "edit-btn", "undo": "undo-btn",
+                           "redo": "redo-btn"}[what])
+  else:
+    browser.keys(driver, *{"edit": ("ctrl", "enter"), "undo": ("ctrl", "z"),
+                           "redo": ("ctrl", "shift", "z")}[what])
+
+
+def _edit(driver, app, box, where, by_key=False):
   """Presses Edit; checks that the samples change inside `box` only."""
   before = _shown(driver, app)
-  browser.click(driver, "edit-btn")
+  _press(driver, "edit", by_key)
   samples = browser.wait_for(
       lambda: browser.idle(driver) and len(browser.sample_images(driver)) ==
       NUM_SAMPLES and browser.sample_images(driver), 120, f"samples {where}")
@@ -96,24 +107,29 @@ def _loop(driver, app, i: int):
   """One loop of the module docstring; `i` varies strokes and uploads."""
   dy = -90 + 30 * (i % 7)
   dx0 = -60 + 10 * (i % 5)
+  by_key = i % 2 == 1
   browser.draw_stroke(driver, dx0, dx0 + 80, dy)
   samples = _edit(driver, app, _stroke_box(app, dx0, dx0 + 80, dy),
-                  f"loop {i} edit 1")
+                  f"loop {i} edit 1", by_key)
   original = _shown(driver, app)
   kept = samples[i % NUM_SAMPLES]
   v = browser.version(driver)
-  browser.click_sample(driver, i % NUM_SAMPLES)
+  if by_key:
+    browser.keys(driver, str(i % NUM_SAMPLES + 1))
+  else:
+    browser.click_sample(driver, i % NUM_SAMPLES)
   dy2 = -dy // 2  # Painted at once, while the keep may still run.
   browser.draw_stroke(driver, -40, 40, dy2)
   _wait_image(driver, app, kept, v, f"loop {i} keep")
   paint = browser.canvas_image(driver, "paint-layer")
   assert paint[..., 3].any(), f"loop {i}: the stroke after keep was lost"
-  _edit(driver, app, _stroke_box(app, -40, 40, dy2), f"loop {i} edit 2")
+  _edit(driver, app, _stroke_box(app, -40, 40, dy2), f"loop {i} edit 2",
+        by_key)
   v = browser.version(driver)
-  browser.click(driver, "undo-btn")
+  _press(driver, "undo", by_key)
   _wait_image(driver, app, original, v, f"loop {i} undo")
   v = browser.version(driver)
-  browser.click(driver, "redo-btn")
+  _press(driver, "redo", by_key)
   _wait_image(driver, app, kept, v, f"loop {i} redo")
   # An image dropped or pasted onto the canvas becomes the image edited.
   from maskgit_edit.app import core  # pylint: disable=g-import-not-at-top
@@ -128,7 +144,16 @@ def _loop(driver, app, i: int):
   expected = (core.fit_image(src, app.size, fit)[0] * 255).round()
   _wait_image(driver, app, expected.astype(np.uint8), v, f"loop {i} upload")
   assert "Uploaded" in browser.status(driver)
-  assert not browser.console_errors(driver), f"loop {i}: console errors"
+  # A user error is a message beside the work, which stays shown.
+  browser.click(driver, "edit-btn")
+  browser.wait_for(lambda: browser.idle(driver) and browser.message(driver),
+                   30, "the message")
+  assert "Nothing painted" in browser.message(driver)
+  np.testing.assert_array_equal(_shown(driver, app),
+                                expected.astype(np.uint8))
+  errors = [e for e in browser.console_errors(driver)
+            if "/api/edit" not in e]  # The 400 answer itself is logged.
+  assert not errors, f"loop {i}: console errors {errors}"
 
 
 def _run_loops(server, loops):

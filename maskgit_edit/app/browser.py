@@ -130,6 +130,25 @@ def draw_stroke(driver, dx0: int, dx1: int, dy: int = 0, steps: int = 8):
   chain.release().perform()
 
 
+def keys(driver, *combo: str):
+  """Presses a key combination on the page, e.g. keys(d, 'ctrl', 'z')."""
+  # pylint: disable=g-import-not-at-top
+  from selenium.webdriver.common.action_chains import ActionChains
+  from selenium.webdriver.common.keys import Keys
+  # pylint: enable=g-import-not-at-top
+  mods = {"ctrl": Keys.CONTROL, "shift": Keys.SHIFT}
+  held = [mods[k] for k in combo if k in mods]
+  chain = ActionChains(driver)
+  for k in held:
+    chain.key_down(k)
+  for k in combo:
+    if k not in mods:
+      chain.send_keys(Keys.ENTER if k == "enter" else k)
+  for k in reversed(held):
+    chain.key_up(k)
+  chain.perform()
+
+
 def click(driver, elem_id: str):
   from selenium.webdriver.common.by import By  # pylint: disable=g-import-not-at-top
   driver.find_element(By.ID, elem_id).click()

@@ -74,14 +74,13 @@ def load_examples(manifest: str = EXAMPLES_MANIFEST) -> list[Example]:
 
 # ------------------------------------------------------------ image helpers
 def png_data_url(image: np.ndarray) -> str:
-  """float [H, W, 3] in [0, 1] (or uint8) -> 'data:image/png;base64,...'."""
-  u8 = image if image.dtype == np.uint8 else image_io.to_uint8(image)
-  buf = io.BytesIO()
-  Image.fromarray(u8).save(buf, format="PNG")
-  return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+  """float [H, W, 3] in [0, 1] (or uint8, RGB or RGBA) -> PNG data URL."""
+  return "data:image/png;base64," + base64.b64encode(
+      png_bytes(image)).decode()
 
 
 def png_bytes(image: np.ndarray) -> bytes:
+  """float [H, W, 3] in [0, 1] (or uint8, RGB or RGBA) -> PNG file bytes."""
   u8 = image if image.dtype == np.uint8 else image_io.to_uint8(image)
   buf = io.BytesIO()
   Image.fromarray(u8).save(buf, format="PNG")
@@ -427,18 +426,18 @@ class App:
     return self.view(tab, f"Kept sample {index}; paint again.")
 
   def undo(self, tab: Tab) -> dict:
-    if not tab.session.can_undo:
-      raise UserError("Nothing to undo.")
-    tab.session.undo()
-    tab.last = None
-    return self.view(tab, "Undone.")
+    return self._walk(tab, "undo")
 
   def redo(self, tab: Tab) -> dict:
-    if not tab.session.can_redo:
-      raise UserError("Nothing to redo.")
-    tab.session.redo()
+    return self._walk(tab, "redo")
+
+  def _walk(self, tab: Tab, way: str) -> dict:
+    """Undo or redo one kept step."""
+    if not getattr(tab.session, f"can_{way}"):
+      raise UserError(f"Nothing to {way}.")
+    getattr(tab.session, way)()
     tab.last = None
-    return self.view(tab, "Redone.")
+    return self.view(tab, f"{way.capitalize()}ne.")
 
   def download(self, tab: Tab, at_source: bool) -> bytes:
     """PNG of the current image, at the source's size or the model's."""
