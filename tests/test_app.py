@@ -268,6 +268,13 @@ def test_server_flow_and_separate_tabs(server, app):
   assert code == 400 and res["error"] == "Nothing to undo."
   code, _, png = _request(server, f"/api/download?sid={sids[0]}&at=model")
   assert code == 200 and Image.open(io.BytesIO(png)).size == (32, 32)
+  src = core.png_data_url(np.zeros((20, 30, 3), np.uint8))
+  assert _post(server, "upload", sid=sids[1], data=src, fit="pad",
+               name="café \"x\".png")[0] == 200
+  code, headers, png = _request(server, f"/api/download?sid={sids[1]}")
+  assert code == 200 and Image.open(io.BytesIO(png)).size == (30, 20)
+  assert headers["Content-Disposition"] == (
+      'attachment; filename="caf_x__edited.png"')
   assert _post(server, "keep", sid="nope", index=0)[1]["error"].startswith(
       "This page's session has expired")
 

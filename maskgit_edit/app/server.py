@@ -30,6 +30,7 @@ import http.server
 import json
 import logging
 import os
+import re
 import secrets
 import threading
 import time
@@ -226,7 +227,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         at_source = (q.get("at") or ["source"])[0] != "model"
         with tab.lock:
           data = self.server.app.download(tab, at_source)
-        stem = os.path.splitext(tab.name)[0].replace('"', "") or "image"
+        # Header values are Latin-1: an ASCII file name.
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_",
+                      os.path.splitext(tab.name)[0]) or "image"
         return self._send(200, data, "image/png", {
             "Content-Disposition":
                 f'attachment; filename="{stem}_edited.png"'})
