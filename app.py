@@ -6,13 +6,14 @@ r"""Browser editor: paint on an image, get edited samples, keep one, repeat.
     --config.tokenizer_path=T --config.transformer_path=M
 
 The config is sample_edit.py's (configs/edit.py): model preset and checkpoint
-paths, default method/strength/num_samples/seed and every EditOptions field
-(e.g. --config.patch_local=True). Without checkpoint paths a non-emoji preset
-is RANDOMLY INITIALISED (outputs are noise). Compilation is warmed up before
-the server starts, so the first edit is fast. Requests are queued: one edit
-runs at a time.
+paths, default method/strength/num_samples/seed, every method's options and
+the plugin backends (the page lists every registered method, e.g. the
+diffusion baseline). Without checkpoint paths a non-emoji preset is RANDOMLY
+INITIALISED (outputs are noise). The default method and sample count are
+compiled before the server starts. One model computation runs at a time.
 """
 
+import logging
 import os
 import sys
 
@@ -30,37 +31,47 @@ _WARMUP = flags.DEFINE_bool("warmup", True,
                             "Compile the default edit before serving.")
 _MAX_QUEUE = flags.DEFINE_integer("max_queue", 32,
                                   "Requests waiting at most (then refused).")
+_MAX_TABS = flags.DEFINE_integer("max_tabs", 32,
+                                 "Browser tabs kept (least recent dropped).")
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-  # No usage statistics sent (the editor runs offline).
-  os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
   # pylint: disable=g-import-not-at-top
   from maskgit import runtime
   from maskgit.data import emoji
-  from maskgit_edit import app_ui
-  from maskgit_edit import editor as editor_lib
+  from maskgit_edit.app import core
+  from maskgit_edit.app import server as server_lib
   # pylint: enable=g-import-not-at-top
+  logging.getLogger("maskgit_edit.app").setLevel(logging.INFO)
   config = _CONFIG.value
   runtime.enable_compilation_cache(config.compilation_cache)
+  names = (emoji.EMOJI_GROUPS if config.model.transformer.num_classes ==
+           len(emoji.EMOJI_GROUPS) else None)
   try:
-    model = cli.load_model(config)
+    ui = core.App(config, class_names=names)
   except (ValueError, OSError) as e:
     print(f"error: {e}", file=sys.stderr)
     sys.exit(1)
-  names = (emoji.EMOJI_GROUPS if model.transformer_config.num_classes ==
-           len(emoji.EMOJI_GROUPS) else None)
-  ui = app_ui.App(editor_lib.Editor(model), config,
-                  class_names=names)
   if _WARMUP.value:
     print("Compiling (warm-up)...", flush=True)
     print(f"Warm-up took {ui.warmup():.1f} s.", flush=True)
-  demo = ui.build()
-  demo.queue(default_concurrency_limit=1, max_size=_MAX_QUEUE.value)
-  demo.launch(server_name=_HOST.value, server_port=_PORT.value,
-              allowed_paths=[ui.output_dir])
+  try:
+    srv = server_lib.Server(ui, _HOST.value, _PORT.value,
+                            max_queue=_MAX_QUEUE.value,
+                            max_tabs=_MAX_TABS.value)
+  except OSError as e:
+    print(f"error: cannot listen on {_HOST.value}:{_PORT.value}: {e}",
+          file=sys.stderr)
+    sys.exit(1)
+  print(f"Serving the editor on {srv.url} (Ctrl+C stops).", flush=True)
+  try:
+    srv.serve_forever()
+  except KeyboardInterrupt:
+    pass
+  finally:
+    srv.server_close()
 
 
 if __name__ == "__main__":

@@ -1,22 +1,19 @@
 r"""Screenshot of the browser editor after one edit (docs/images/app.png).
 
-  python app.py --port=7860 &          # wait for "Running on local URL"
+  python app.py --port=7860 &          # wait for "Serving the editor on"
   python scripts/app_screenshot.py --url=http://127.0.0.1:7860
 
-Draws one stroke across the bundled example's eyes in headless Chromium,
-presses Edit, waits for the samples and saves the page.
+Paints one stroke across the bundled example's eyes and brushes a small mask
+in headless Chromium, presses Edit, waits for the samples and saves the page.
 """
 
-import os
 import sys
 import time
 
 from absl import app
 from absl import flags
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-from tests import browser  # pylint: disable=g-import-not-at-top
+from maskgit_edit.app import browser
 
 _URL = flags.DEFINE_string("url", "http://127.0.0.1:7860", "Editor URL.")
 _OUT = flags.DEFINE_string("out", "docs/images/app.png", "PNG to write.")
@@ -27,21 +24,19 @@ def main(argv):
   why = browser.missing()
   if why:
     sys.exit(f"error: {why}")
-  driver = browser.start(1400, 900)
+  driver = browser.start(1400, 800)
   try:
-    driver.get(_URL.value)
-    browser.wait_for(lambda: "Loaded example" in driver.page_source, 60,
-                     "the example to load")
-    browser.draw_stroke(driver, -110, 110, dy=-40)
+    browser.open_editor(driver, _URL.value)
+    browser.draw_stroke(driver, -110, 110, dy=-45)
+    browser.click(driver, "tool-mask")
+    browser.draw_stroke(driver, -30, 30, dy=80)
+    browser.click(driver, "tool-paint")
     browser.click(driver, "edit-btn")
-    browser.wait_for(lambda: browser.sample_urls(driver), 120, "samples")
-    browser.wait_for(lambda: "Click a sample" in driver.page_source, 30,
-                     "the status line")
-    browser.wait_for(lambda: driver.execute_script(
-        "const a = document.querySelectorAll('#samples img, #overlay img');"
-        "return a.length > 1 && [...a].every("
-        "i => i.complete && i.naturalWidth > 0);"), 60, "images to show")
-    time.sleep(1)
+    browser.wait_for(lambda: browser.idle(driver) and
+                     browser.sample_images(driver), 120, "the samples")
+    time.sleep(0.5)  # The progress bar hides 0.3 s after the samples.
+    if browser.message(driver):
+      sys.exit(f"error: the page says {browser.message(driver)!r}")
     driver.save_screenshot(_OUT.value)
   finally:
     driver.quit()
