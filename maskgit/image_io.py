@@ -4,6 +4,10 @@ Every file is opened lazily and its header size checked before any pixel is
 decoded: a wrong size (without `resize`) or more than `MAX_PIXELS` pixels is
 one `ImageError` naming the file and its size.
 
+Orientation: a file with an EXIF orientation tag (photos from phones and
+cameras) is read the way a viewer shows it (`upright`), for images, guides
+and masks alike, and its size is the oriented size.
+
 Mode handling on read (`to_float_rgb`, the one PIL mode normaliser): RGB as
 is; greyscale (L, I;16, I, F) replicated to RGB, 16-bit scaled from
 [0, 65535], float (F) clipped to [0, 1]; palette images converted; alpha
@@ -20,6 +24,7 @@ import warnings
 
 import numpy as np
 from PIL import Image
+from PIL import ImageOps
 from PIL import UnidentifiedImageError
 
 from maskgit import io_utils
@@ -68,11 +73,31 @@ def open_image(path: str | os.PathLike[str], kind: str = "image"
     yield im
 
 
+# EXIF orientations that swap width and height (transposed or rotated 90).
+_SWAPPING_ORIENTATIONS = (5, 6, 7, 8)
+_ORIENTATION_TAG = 0x0112
+
+
+def oriented_size(im: Image.Image) -> tuple[int, int]:
+  """(width, height) as a viewer shows `im` (EXIF orientation applied)."""
+  w, h = im.size
+  try:
+    orientation = im.getexif().get(_ORIENTATION_TAG, 1)
+  except (OSError, SyntaxError, ValueError):
+    orientation = 1
+  return (h, w) if orientation in _SWAPPING_ORIENTATIONS else (w, h)
+
+
+def upright(im: Image.Image) -> Image.Image:
+  """`im` turned the way its EXIF orientation tag says (a no-op without)."""
+  return ImageOps.exif_transpose(im)
+
+
 def image_size(path: str | os.PathLike[str], kind: str = "image"
                ) -> tuple[int, int]:
-  """(width, height) from the file's header; nothing is decoded."""
+  """(width, height) as shown (EXIF orientation applied); nothing decoded."""
   with open_image(path, kind) as im:
-    return im.size
+    return oriented_size(im)
 
 
 def _decode(path, kind: str, size: int | None, resize: bool,
@@ -80,12 +105,13 @@ def _decode(path, kind: str, size: int | None, resize: bool,
   """float32 [H, W, 3] (`to_float_rgb`), decoded after the header checks."""
   path = os.fspath(path)
   with open_image(path, kind) as im:
-    if size is not None and im.size != (size, size) and not resize:
-      raise ImageError(f"{kind.capitalize()} {path} is {im.size[0]}x"
-                       f"{im.size[1]}, expected {size}x{size}.")
+    w, h = oriented_size(im)
+    if size is not None and (w, h) != (size, size) and not resize:
+      raise ImageError(f"{kind.capitalize()} {path} is {w}x{h}, expected "
+                       f"{size}x{size}.")
     try:
       im.load()
-      return to_float_rgb(im, background)
+      return to_float_rgb(upright(im), background)
     except (OSError, SyntaxError, ValueError) as e:
       raise ImageError(f"Cannot read {kind} {path}: {e}") from e
 

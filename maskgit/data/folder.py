@@ -100,7 +100,7 @@ def to_square_rgb(image: Image.Image, resolution: int) -> np.ndarray:
   Returns:
     uint8 array [R, R, 3].
   """
-  image = ImageOps.exif_transpose(image)
+  image = image_io.upright(image)
   image = Image.fromarray(image_io.to_uint8(image_io.to_float_rgb(image)))
   image = ImageOps.fit(image, (resolution, resolution),
                        method=Image.Resampling.LANCZOS, centering=(0.5, 0.5))

@@ -106,13 +106,14 @@ def open_upload(data: bytes, max_side: int = MAX_UPLOAD_SIDE) -> np.ndarray:
   except (OSError, SyntaxError, Image.DecompressionBombError) as e:
     raise UserError("That file is not an image this editor can read (PNG, "
                     "JPEG, WebP, GIF, BMP, ...).") from e
-  w, h = im.size
+  w, h = image_io.oriented_size(im)
   if w > max_side or h > max_side:
     raise UserError(f"The image is {w}x{h}; the editor takes at most "
                     f"{max_side}x{max_side} pixels.")
   try:
     im.load()
-    return image_io.to_uint8(image_io.to_float_rgb(im, background=1.0))
+    return image_io.to_uint8(image_io.to_float_rgb(image_io.upright(im),
+                                                   background=1.0))
   except (OSError, SyntaxError, ValueError) as e:
     raise UserError(f"The image cannot be decoded: {e}") from e
 
