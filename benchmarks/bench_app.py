@@ -12,7 +12,6 @@ the time from the click handler to the decoded samples being in the page
 max and the server's own time per edit, and saves JSON.
 """
 
-import json
 import os
 import platform
 import statistics
@@ -23,6 +22,7 @@ from absl import app
 from absl import flags
 
 from configs import edit as edit_config
+from maskgit import io_utils
 from maskgit import runtime
 from maskgit.data import emoji
 from maskgit_edit.app import core
@@ -94,9 +94,7 @@ def main(argv):
         f"{rec['click_to_shown_ms']['max']:.0f} ms (server "
         f"{rec['server_edit_s']['median']:.3f} s median); load average "
         f"{load0[0]:.1f} -> {load1[0]:.1f}")
-  os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
-  with open(_OUT.value, "w") as f:
-    json.dump(rec, f, indent=1)
+  io_utils.write_json(_OUT.value, rec)
   print(f"saved {_OUT.value}")
 
 

@@ -10,13 +10,14 @@ edits of one run, 4 samples per edit). Writes
 benchmarks/results/default_run.json.
 """
 
-import json
 import os
 import re
 import subprocess
 import sys
 import tempfile
 import time
+
+from maskgit import io_utils
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -46,10 +47,8 @@ def main() -> None:
   result = {"command": "python sample_edit.py", "cold": cold, "warm": warm,
             "machine": f"{os.cpu_count()} CPU cores", "python": sys.version,
             "date": time.strftime("%Y-%m-%d")}
-  os.makedirs(os.path.join(ROOT, "benchmarks", "results"), exist_ok=True)
   out = os.path.join(ROOT, "benchmarks", "results", "default_run.json")
-  with open(out, "w") as f:
-    json.dump(result, f, indent=1)
+  io_utils.write_json(out, result)
   print(f"cold cache: whole command {cold['wall_s']:.1f} s, per edit "
         f"{cold['edit_median_s']:.3f} s median ({cold['edit_max_s']:.3f} max)")
   print(f"warm cache: whole command {warm['wall_s']:.1f} s, per edit "

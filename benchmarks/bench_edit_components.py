@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 
 from configs import models
+from maskgit import io_utils
 from maskgit import model as model_lib
 from maskgit.nets import vqgan
 
@@ -61,8 +62,7 @@ def main(argv):
   result = dict(preset=_PRESET.value, backend=jax.default_backend(),
                 cpus=os.cpu_count(), date=time.strftime("%Y-%m-%d"),
                 rows=rows)
-  with open(_OUT.value, "w") as f:
-    json.dump(result, f, indent=1)
+  io_utils.write_json(_OUT.value, result)
   print(f"saved {_OUT.value}")
 
 

@@ -19,6 +19,7 @@ import time
 
 from absl import app
 from absl import flags
+from maskgit import io_utils
 
 _PRESETS = flags.DEFINE_list("presets", ["tiny", "imagenet256"], "Models.")
 _BATCHES = flags.DEFINE_list("batches", ["1", "8"], "Batch sizes.")
@@ -112,9 +113,7 @@ def main(argv):
     print(f"tiny, fresh process, {c['cache']}: whole process "
           f"{c['process_s']:.2f} s, first generate {c['first_generate_s']:.3f}"
           " s")
-  os.makedirs(os.path.dirname(os.path.abspath(_OUT.value)), exist_ok=True)
-  with open(_OUT.value, "w") as f:
-    json.dump(result, f, indent=1)
+  io_utils.write_json(_OUT.value, result)
   print(f"saved {_OUT.value}")
 
 

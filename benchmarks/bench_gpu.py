@@ -64,6 +64,7 @@ import bench_common
 from configs import models
 from configs import selfcond as selfcond_cfg
 from configs import transformer as transformer_cfg
+from maskgit import io_utils
 from maskgit import model as model_lib
 from maskgit.nets import vqgan
 from maskgit.nets.transformer import ATTENTION_IMPLS
@@ -432,10 +433,7 @@ def train(preset: str, steps: int) -> list[dict]:
 
 
 def _write(results: dict, path: str) -> None:
-  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-  with open(path + ".tmp", "w") as f:
-    json.dump(results, f, indent=1)
-  os.replace(path + ".tmp", path)
+  io_utils.write_json(path, results)
 
 
 def main(argv):

@@ -26,8 +26,10 @@ import jax
 import numpy as np
 
 from configs import edit as edit_config
+from maskgit import io_utils
 from maskgit import image_io
 from maskgit_edit.app import core
+from maskgit_edit.batch import inputs
 
 _REPEATS = flags.DEFINE_integer("repeats", 2, "Passes over the examples.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/session_latency.json",
@@ -42,15 +44,12 @@ def main(argv):
   ui = core.App(config)
   load_s = time.perf_counter() - t
   warm_s = ui.warmup()
-  root = os.path.dirname(core.EXAMPLES_MANIFEST)
-  with open(core.EXAMPLES_MANIFEST) as f:
-    items = [json.loads(line) for line in f if line.strip()]
+  items, _ = inputs.read_manifest(core.EXAMPLES_MANIFEST)
   handler, cpu, session_edit = [], [], []
   for rep in range(_REPEATS.value):
     for it in items:
-      tab = ui.load_example(it["name"])
-      guide = image_io.to_uint8(image_io.load_image(
-          os.path.join(root, it["guide"]), ui.size))
+      tab = ui.load_example(it.name)
+      guide = image_io.to_uint8(image_io.load_image(it.guide, ui.size))
       # The paint layer: the guide's colours where it differs from the image.
       painted = np.any(guide != image_io.to_uint8(tab.session.image), -1)
       rgba = np.concatenate([guide, 255 * painted[..., None].astype(
@@ -76,9 +75,7 @@ def main(argv):
       session_edit_median_s=float(np.median(session_edit)),
       loadavg_1min_start=load0[0], loadavg_1min_end=os.getloadavg()[0])
   print(json.dumps(res, indent=1))
-  os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
-  with open(_OUT.value, "w") as f:
-    json.dump(res, f, indent=1)
+  io_utils.write_json(_OUT.value, res)
   print(f"saved {_OUT.value}")
 
 

@@ -34,6 +34,7 @@ from configs import guidance_kernel
 from configs import selfcond
 from configs import tokenizer
 from configs import transformer
+from maskgit import io_utils
 from maskgit.nets import vqgan
 from maskgit.training import checkpointing
 from maskgit.training import data as data_lib
@@ -169,8 +170,7 @@ def main():
   for name, fn in (("speed", speed), ("memory", memory)):
     if what in (name, "all"):
       out = fn()
-      with open(os.path.join(RESULTS, f"train_{name}.json"), "w") as f:
-        json.dump(out, f, indent=1)
+      io_utils.write_json(os.path.join(RESULTS, f"train_{name}.json"), out)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ import numpy as np
 
 import bench_common
 from configs import models
+from maskgit import io_utils
 from maskgit import model as model_lib
 from maskgit_edit import editor as editor_lib
 
@@ -92,9 +93,7 @@ def main(argv):
                           load_average_at_end=os.getloadavg()),
              edit="sdedit strength 0.3, 4 samples, 12 steps from 2, batch 1",
              repeats=_REPEATS.value, rows=rows)
-  os.makedirs(os.path.dirname(_OUT.value) or ".", exist_ok=True)
-  with open(_OUT.value, "w") as f:
-    json.dump(out, f, indent=1)
+  io_utils.write_json(_OUT.value, out)
   print(f"Wrote {_OUT.value}")
 
 

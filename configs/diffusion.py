@@ -14,6 +14,7 @@ with it). Fields not listed here come from configs/train_common.py.
 import ml_collections
 
 from configs import train_common
+from maskgit import presets
 
 PRESETS = ("tiny", "emoji")
 
@@ -86,11 +87,7 @@ def get_config(preset: str = "emoji"):
     c.optim.learning_rate = 5e-4
     c.optim.warmup_steps = 50
     c.optim.end_lr_factor = 0.1
-    c.checkpoint.every_steps = 100
-    c.log_every = 25
-    c.eval_every = 300
-    c.eval_batches = 4
-    c.sample_every = 300
+    presets.cadence(c, checkpoint=100, log=25, evaluate=300, eval_batches=4,
+                    sample=300, num_samples=16)
     c.sample_num_iter = 25
-    c.num_samples = 16
   return c

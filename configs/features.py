@@ -13,6 +13,7 @@ shipped copy is weights/emoji/features.msgpack (docs/comparisons.md).
 import os
 
 from configs import train_common
+from maskgit import presets
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,11 +50,9 @@ def get_config(preset: str = "emoji"):
   c.optim.warmup_steps = 100
   c.optim.weight_decay = 0.01
   c.optim.b2 = 0.99
-  c.checkpoint.every_steps = 500
-  c.log_every = 50
-  c.eval_every = 500
-  c.eval_batches = 4
-  c.sample_every = 0  # A classifier has no samples.
+  # A classifier has no samples (sample=0).
+  presets.cadence(c, checkpoint=500, log=50, evaluate=500, eval_batches=4,
+                  sample=0)
   if preset == "tiny":
     c.features.image_size = 32
     c.features.widths = (8, 16)

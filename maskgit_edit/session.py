@@ -200,18 +200,16 @@ class Session:
 
   def undo(self) -> np.ndarray:
     """Returns to the previous image (SessionError if there is none)."""
-    if not self._undo:
-      raise SessionError("Nothing to undo.")
-    self._redo.append(self._state)
-    self._state = self._undo.pop()
-    self._last = None
-    return self.image
+    return self._move(self._undo, self._redo, "undo")
 
   def redo(self) -> np.ndarray:
     """Re-applies the last undone step (SessionError if there is none)."""
-    if not self._redo:
-      raise SessionError("Nothing to redo.")
-    self._undo.append(self._state)
-    self._state = self._redo.pop()
+    return self._move(self._redo, self._undo, "redo")
+
+  def _move(self, source: list, target: list, what: str) -> np.ndarray:
+    if not source:
+      raise SessionError(f"Nothing to {what}.")
+    target.append(self._state)
+    self._state = source.pop()
     self._last = None
     return self.image

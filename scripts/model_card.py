@@ -20,6 +20,7 @@ import numpy as np
 from maskgit import embedded
 from maskgit import evaluate
 from maskgit import image_io
+from maskgit import io_utils
 from maskgit import model as model_lib
 from maskgit.data import arrays
 
@@ -65,8 +66,7 @@ def main(argv):
     card["test_compare"] = {"transformer": os.path.basename(_EXTRA.value),
                             **evaluate.card_metrics(other, images, labels)}
   card["seconds"] = round(time.time() - t0, 1)
-  with open(_OUT.value, "w") as f:
-    json.dump(card, f, indent=1)
+  io_utils.write_json(_OUT.value, card)
   print(json.dumps(card, indent=1))
 
   os.makedirs(_IMAGES.value, exist_ok=True)

@@ -28,3 +28,16 @@ def tiny_config():
 def tiny_model(tiny_config):
   from maskgit import model  # pylint: disable=g-import-not-at-top
   return model.MaskGIT.random(tiny_config, seed=0)
+
+
+def sigterm_at(stop_step: int):
+  """A training loop `on_step` callback that sends this process SIGTERM
+  after step `stop_step` (the loop then checkpoints and stops)."""
+  import os  # pylint: disable=g-import-not-at-top,redefined-outer-name,reimported
+  import signal  # pylint: disable=g-import-not-at-top
+
+  def on_step(step, loss):
+    del loss
+    if step == stop_step:
+      os.kill(os.getpid(), signal.SIGTERM)
+  return on_step

@@ -2,7 +2,6 @@
 
 import os
 import pathlib
-import signal
 import subprocess
 import sys
 
@@ -12,6 +11,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
+import conftest
 from baselines.sdedit import editor as sde
 from baselines.sdedit import sampler as sampler_lib
 from baselines.sdedit import training
@@ -71,13 +71,8 @@ def test_train_resume_is_exact_and_exports(tmp_path):
   assert full["stopped"] == "done" and sorted(full["losses"]) == [1, 2, 3, 4]
   assert all(np.isfinite(v) for v in full["losses"].values())
 
-  def sigterm_at_2(step, loss):
-    del loss
-    if step == 2:
-      os.kill(os.getpid(), signal.SIGTERM)
-
   first = loop.train_and_evaluate(c, str(tmp_path / "resumed"),
-                                  on_step=sigterm_at_2)
+                                  on_step=conftest.sigterm_at(2))
   assert first["stopped"] == "signal" and first["step"] == 2
   second = loop.train_and_evaluate(c, str(tmp_path / "resumed"))
   assert sorted(second["losses"]) == [3, 4]

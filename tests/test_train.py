@@ -4,7 +4,6 @@ import json
 import os
 import pathlib
 import re
-import signal
 import subprocess
 import sys
 
@@ -14,6 +13,7 @@ import numpy as np
 from PIL import Image
 import pytest
 
+import conftest
 from configs import transformer as transformer_config
 from maskgit import checkpoints
 from maskgit.data.folder import build_folder_dataset
@@ -60,13 +60,8 @@ def test_stop_and_resume_reproduces_losses(folder_dataset, tmp_path):
   assert full["stopped"] == "done" and sorted(full["losses"]) == [1, 2, 3, 4,
                                                                   5, 6]
 
-  def sigterm_at_3(step, loss):
-    del loss
-    if step == 3:
-      os.kill(os.getpid(), signal.SIGTERM)
-
   first = loop.train_and_evaluate(config, str(tmp_path / "resumed"),
-                                  on_step=sigterm_at_3)
+                                  on_step=conftest.sigterm_at(3))
   assert first["stopped"] == "signal" and first["step"] == 3
   assert (tmp_path / "resumed" / "checkpoints" / "3").is_dir()
   second = loop.train_and_evaluate(config, str(tmp_path / "resumed"))

@@ -45,14 +45,13 @@ import os
 import pathlib
 import time
 
-from absl import app
-from absl import flags
 import numpy as np
 from PIL import features as pil_features
 from PIL import Image
 from PIL import ImageDraw
 from PIL import ImageFont
 
+from maskgit.data import builder_cli
 from maskgit.data import folder
 
 FONT_PATH = '/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf'
@@ -307,28 +306,48 @@ def build_emoji_dataset(
   """
   # Rendering all ~3,900 emoji takes seconds, so render once into memory
   # (64 px: ~12 KB each) and count while splitting.
+  items = ((info.id, info.id, info.label, image) for info, image in
+           iter_rendered(resolution, font_path, emoji_test_path, limit))
+  return write_split_dataset(
+      out_dir, name, items, resolution=resolution, class_names=EMOJI_GROUPS,
+      emoji_test_path=emoji_test_path, test_fraction=test_fraction,
+      overwrite=overwrite,
+      describe=lambda test: (
+          f'Noto Color Emoji ({font_path}) rendered at {resolution}x'
+          f'{resolution} on white; label = Unicode emoji group from {test}'))
+
+
+def write_split_dataset(
+    out_dir: str, name: str, items, *, resolution: int,
+    class_names: Sequence[str], emoji_test_path: str | None,
+    test_fraction: float, overwrite: bool, describe
+) -> tuple[pathlib.Path, dict[str, collections.Counter[int]]]:
+  """Splits (key, emoji id, label, image) items by code point and writes them.
+
+  The one writer of the emoji builders (this module and `emoji_sets`): the
+  split is `folder.split_for_key(emoji id, test_fraction)`; the description
+  is `describe(emoji-test file and version)` plus the test fraction.
+
+  Returns:
+    (dataset directory, {split: Counter of labels}).
+  """
   by_split: dict[str, list[tuple[str, dict]]] = collections.defaultdict(list)
   counts: dict[str, collections.Counter[int]] = collections.defaultdict(
       collections.Counter)
   start = time.perf_counter()
-  for info, image in iter_rendered(resolution, font_path, emoji_test_path,
-                                   limit):
-    split = folder.split_for_key(info.id, test_fraction)
-    by_split[split].append(
-        (info.id, {'image': image, 'label': info.label, 'id': info.id}))
-    counts[split][info.label] += 1
-  _log.info('Rendered %d emoji in %.1f s.',
+  for key, emoji_id, label, image in items:
+    split = folder.split_for_key(emoji_id, test_fraction)
+    by_split[split].append((key, {'image': image, 'label': label, 'id': key}))
+    counts[split][label] += 1
+  _log.info('Read %d images in %.1f s.',
             sum(len(v) for v in by_split.values()), time.perf_counter() - start)
   test_file = find_emoji_test_file(emoji_test_path)
   dataset_dir = folder.write_dataset(
-      out_dir, name,
-      {s: (lambda xs=xs: xs) for s, xs in sorted(by_split.items())},
-      resolution=resolution, class_names=EMOJI_GROUPS,
-      description=(
-          f'Noto Color Emoji ({font_path}) rendered at {resolution}x'
-          f'{resolution} on white; label = Unicode emoji group from '
-          f'{test_file} (Emoji {emoji_test_version(test_file)}); '
-          f'test_fraction={test_fraction}.'),
+      out_dir, name, dict(sorted(by_split.items())), resolution=resolution,
+      class_names=class_names,
+      description=(f'{describe(test_file)} (Emoji '
+                   f'{emoji_test_version(test_file)}); split by emoji code '
+                   f'point, test_fraction={test_fraction}.'),
       overwrite=overwrite)
   return dataset_dir, dict(counts)
 
@@ -336,50 +355,23 @@ def build_emoji_dataset(
 def format_counts(counts: dict[str, collections.Counter[int]]) -> str:
   """A table of counts per split and per class."""
   splits = sorted(counts)
-  lines = [f'{"group":<20}' + ''.join(f'{s:>8}' for s in splits) + '   total']
-  for label, group in enumerate(EMOJI_GROUPS):
-    row = [counts[s][label] for s in splits]
-    lines.append(f'{label} {group:<18}' + ''.join(f'{c:>8}' for c in row) +
-                 f'{sum(row):>8}')
-  totals = [sum(counts[s].values()) for s in splits]
-  lines.append(f'{"total":<20}' + ''.join(f'{c:>8}' for c in totals) +
-               f'{sum(totals):>8}')
-  return '\n'.join(lines)
+  return builder_cli.count_table(
+      'group', [(f'{label} {group}', [counts[s][label] for s in splits])
+                for label, group in enumerate(EMOJI_GROUPS)], splits)
 
 
-def _define_flags() -> None:
-  # Defined on demand, not at import: importing this module from train.py must
-  # not clash with the flags of the importing program.
-  flags.DEFINE_string('out_dir', None, 'TFDS data_dir to write to.')
-  flags.DEFINE_integer('resolution', 64, 'Image side in pixels.')
-  flags.DEFINE_float('test_fraction', 0.1, 'Fraction of emoji in test.')
-  flags.DEFINE_string('font', FONT_PATH, 'Noto Color Emoji font file.')
-  flags.DEFINE_string('emoji_test', None,
-                      'Unicode emoji-test.txt (default: searched).')
-  flags.DEFINE_integer('limit', None, 'Render at most this many emoji.')
-  flags.DEFINE_bool('overwrite', False, 'Replace an existing dataset.')
-
-
-def _run(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  f = flags.FLAGS
-  if not f.out_dir:
-    raise app.UsageError('--out_dir is required.')
-  logging.basicConfig(level=logging.INFO)
-  start = time.perf_counter()
+def _build(f) -> str:
   dataset_dir, counts = build_emoji_dataset(
       f.out_dir, resolution=f.resolution, test_fraction=f.test_fraction,
       font_path=f.font, emoji_test_path=f.emoji_test, limit=f.limit,
       overwrite=f.overwrite)
-  print(f'Wrote {dataset_dir} in {time.perf_counter() - start:.1f} s')
-  print(format_counts(counts))
+  return f'Wrote {dataset_dir}\n{format_counts(counts)}'
 
 
 def main() -> None:
   """Command-line entry point: python -m maskgit.data.emoji --out_dir=DIR."""
-  _define_flags()
-  app.run(_run)
+  builder_cli.main(_build, lambda: builder_cli.define_emoji_flags(
+      'Render at most this many emoji.'), resolution=64)
 
 
 if __name__ == '__main__':

@@ -58,15 +58,13 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
-import time
 
-from absl import app
 from absl import flags
 import numpy as np
 from PIL import Image
 
 from maskgit.data import emoji as emoji_lib
-from maskgit.data import folder
+from maskgit.data import builder_cli
 
 DATASET_NAME = 'emoji_sets'
 NUM_GROUPS = len(emoji_lib.EMOJI_GROUPS)
@@ -353,94 +351,61 @@ def build_sets_dataset(
     raise ValueError(f'Repeated set in {list(sets)}.')
   asset_dirs = dict(asset_dirs or {})
   index = emoji_index(emoji_test_path)
-  by_split: dict[str, list[tuple[str, dict]]] = collections.defaultdict(list)
-  counts: dict[str, collections.Counter[int]] = collections.defaultdict(
-      collections.Counter)
-  start = time.perf_counter()
-  for s in chosen:
-    if s.name == 'noto':
-      items = emoji_lib.iter_rendered(resolution, font_path, emoji_test_path,
+
+  def items():
+    for s in chosen:
+      if s.name == 'noto':
+        got = emoji_lib.iter_rendered(resolution, font_path, emoji_test_path,
                                       limit)
-    else:
-      assets = asset_dirs.get(s.name) or fetch_set(s, cache_dir)
-      items = iter_set(s, assets, index, resolution, limit)
-    for info, image in items:
-      split = folder.split_for_key(info.id, test_fraction)
-      label = label_for(s.name, info.label)
-      key = f'{s.name}/{info.id}'
-      by_split[split].append((key, {'image': image, 'label': label,
-                                    'id': key}))
-      counts[split][label] += 1
-  _log.info('Read %d images in %.1f s.',
-            sum(len(v) for v in by_split.values()), time.perf_counter() - start)
-  test_file = emoji_lib.find_emoji_test_file(emoji_test_path)
+      else:
+        assets = asset_dirs.get(s.name) or fetch_set(s, cache_dir)
+        got = iter_set(s, assets, index, resolution, limit)
+      for info, image in got:
+        yield (f'{s.name}/{info.id}', info.id, label_for(s.name, info.label),
+               image)
+
   sources = '; '.join(
       f'{s.name}: {s.package or font_path}@{s.version} ({s.licence})'
       for s in chosen)
-  dataset_dir = folder.write_dataset(
-      out_dir, name,
-      {sp: (lambda xs=xs: xs) for sp, xs in sorted(by_split.items())},
-      resolution=resolution, class_names=class_names(),
-      description=(
+  return emoji_lib.write_split_dataset(
+      out_dir, name, items(), resolution=resolution,
+      class_names=class_names(), emoji_test_path=emoji_test_path,
+      test_fraction=test_fraction, overwrite=overwrite,
+      describe=lambda test: (
           f'Emoji sets [{sources}] at {resolution}x{resolution} on white; '
           f'label = set_index * {NUM_GROUPS} + Unicode emoji group from '
-          f'{test_file} (Emoji {emoji_lib.emoji_test_version(test_file)}); '
-          f'split by emoji code point, test_fraction={test_fraction}.'),
-      overwrite=overwrite)
-  return dataset_dir, dict(counts)
+          f'{test}'))
 
 
 def format_counts(counts: dict[str, collections.Counter[int]]) -> str:
-  """Images per split and per set."""
+  """Images per split and per set (sets without images left out)."""
   splits = sorted(counts)
-  lines = [f'{"set":<10}' + ''.join(f'{s:>8}' for s in splits) + '   total']
-  for i, s in enumerate(SETS):
-    row = [sum(c for lab, c in counts[sp].items() if lab // NUM_GROUPS == i)
-           for sp in splits]
-    if sum(row):
-      lines.append(f'{s.name:<10}' + ''.join(f'{c:>8}' for c in row) +
-                   f'{sum(row):>8}')
-  totals = [sum(counts[sp].values()) for sp in splits]
-  lines.append(f'{"total":<10}' + ''.join(f'{c:>8}' for c in totals) +
-               f'{sum(totals):>8}')
-  return '\n'.join(lines)
+  rows = [(s.name, [sum(c for lab, c in counts[sp].items()
+                        if lab // NUM_GROUPS == i) for sp in splits])
+          for i, s in enumerate(SETS)]
+  return builder_cli.count_table('set', [r for r in rows if sum(r[1])],
+                                 splits, width=10)
 
 
 def _define_flags() -> None:
-  flags.DEFINE_string('out_dir', None, 'TFDS data_dir to write to.')
   flags.DEFINE_list('sets', list(DEFAULT_SETS),
                     f'Sets to include, from {", ".join(SET_NAMES)}.')
   flags.DEFINE_string('cache_dir', 'data/npm', 'npm tarball cache.')
-  flags.DEFINE_integer('resolution', 64, 'Image side in pixels.')
-  flags.DEFINE_float('test_fraction', 0.1, 'Fraction of emoji in test.')
-  flags.DEFINE_string('font', emoji_lib.FONT_PATH, 'Noto Color Emoji font.')
-  flags.DEFINE_string('emoji_test', None,
-                      'Unicode emoji-test.txt (default: searched).')
-  flags.DEFINE_integer('limit', None, 'At most this many images per set.')
-  flags.DEFINE_bool('overwrite', False, 'Replace an existing dataset.')
+  builder_cli.define_emoji_flags('At most this many images per set.')
 
 
-def _run(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  f = flags.FLAGS
-  if not f.out_dir:
-    raise app.UsageError('--out_dir is required.')
-  logging.basicConfig(level=logging.INFO)
-  start = time.perf_counter()
+def _build(f) -> str:
   dataset_dir, counts = build_sets_dataset(
       f.out_dir, sets=f.sets, cache_dir=f.cache_dir,
       resolution=f.resolution, test_fraction=f.test_fraction,
       font_path=f.font, emoji_test_path=f.emoji_test, limit=f.limit,
       overwrite=f.overwrite)
-  print(f'Wrote {dataset_dir} in {time.perf_counter() - start:.1f} s')
-  print(format_counts(counts))
+  return f'Wrote {dataset_dir}\n{format_counts(counts)}'
 
 
 def main() -> None:
   """Command-line entry point: python -m maskgit.data.emoji_sets ..."""
-  _define_flags()
-  app.run(_run)
+  builder_cli.main(_build, _define_flags, resolution=64)
 
 
 if __name__ == '__main__':

@@ -45,7 +45,6 @@ import shutil
 import tempfile
 from typing import Any
 
-from absl import app
 from absl import flags
 import numpy as np
 from PIL import Image
@@ -53,6 +52,7 @@ from PIL import ImageOps
 import tensorflow_datasets as tfds
 
 from maskgit import image_io
+from maskgit.data import builder_cli
 
 # Extensions (lower case) that count as images when scanning a folder.
 IMAGE_EXTENSIONS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif',
@@ -163,7 +163,8 @@ class _GeneratorBuilder(tfds.core.GeneratorBasedBuilder,
 def write_dataset(
     out_dir: str | os.PathLike[str],
     name: str,
-    split_examples: Mapping[str, Callable[[], Iterable[KeyExample]]],
+    split_examples: Mapping[str, Callable[[], Iterable[KeyExample]]
+                            | Sequence[KeyExample]],
     *,
     resolution: int,
     class_names: Sequence[str],
@@ -176,8 +177,8 @@ def write_dataset(
   Args:
     out_dir: TFDS data_dir; the dataset lands in `<out_dir>/<name>/<version>`.
     name: dataset name (a valid Python identifier, lower case by convention).
-    split_examples: split name -> a callable returning an iterable of
-      (key, example) pairs. Each example is {'image': uint8 [R, R, 3] array or
+    split_examples: split name -> a sequence of (key, example) pairs, or a
+      callable returning an iterable of them. Each example is {'image': uint8 [R, R, 3] array or
       PNG bytes, 'label': int, 'id': str}; keys must be unique within a split.
       A split whose iterable is empty is dropped (TFDS cannot write it).
     resolution: R, the side of every image.
@@ -219,6 +220,8 @@ def write_dataset(
   # (lazily: the rest of each iterable is consumed only while writing).
   split_fns = {}
   for split, fn in split_examples.items():
+    if not callable(fn):
+      fn = lambda xs=fn: xs  # A ready list of examples.
     it = iter(fn())
     first = next(it, None)
     if first is None:
@@ -399,36 +402,25 @@ def build_folder_dataset(
 
 
 def _define_flags() -> None:
-  # Defined on demand so that importing this module adds no flags.
   flags.DEFINE_string('src', None, 'Folder of images (flat or per class).')
-  flags.DEFINE_string('out_dir', None, 'TFDS data_dir to write to.')
   flags.DEFINE_string('name', 'image_folder', 'Dataset name.')
-  flags.DEFINE_integer('resolution', 256, 'Image side in pixels.')
-  flags.DEFINE_float('test_fraction', 0.1, 'Fraction of images in test.')
-  flags.DEFINE_bool('overwrite', False, 'Replace an existing dataset.')
   flags.DEFINE_bool('strict', False, 'Fail on an unreadable image.')
 
 
-def _run(argv: Sequence[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f'Unexpected arguments: {argv[1:]}')
-  f = flags.FLAGS
-  if not f.src or not f.out_dir:
-    raise app.UsageError('--src and --out_dir are required.')
-  logging.basicConfig(level=logging.INFO)
+def _build(f) -> str:
   path = build_folder_dataset(
       f.src, f.out_dir, name=f.name, resolution=f.resolution,
       test_fraction=f.test_fraction, overwrite=f.overwrite, strict=f.strict)
   builder = tfds.builder_from_directory(str(path))
-  print(f'Wrote {path}')
-  for split, info in sorted(builder.info.splits.items()):
-    print(f'  {split}: {info.num_examples} images')
+  return '\n'.join([f'Wrote {path}'] + [
+      f'  {split}: {info.num_examples} images'
+      for split, info in sorted(builder.info.splits.items())])
 
 
 def main() -> None:
   """Command-line entry point: python -m maskgit.data.folder --src=DIR ..."""
-  _define_flags()
-  app.run(_run)
+  builder_cli.main(_build, _define_flags, resolution=256,
+                   required=('src', 'out_dir'))
 
 
 if __name__ == '__main__':

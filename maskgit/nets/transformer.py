@@ -18,6 +18,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from maskgit.nets import config_fields
+
 LAYERNORM_EPSILON = 1e-12
 SCAN_NAME = "TransformerLayers"
 ATTENTION_IMPLS = ("reference", "auto", "xla", "cudnn")
@@ -96,15 +98,7 @@ class TransformerConfig:
   @classmethod
   def from_config(cls, cfg) -> "TransformerConfig":
     """Builds from an ml_collections ConfigDict (unknown fields are an error)."""
-    names = {f.name for f in dataclasses.fields(cls)}
-    kwargs = dict(cfg)
-    unknown = sorted(set(kwargs) - names)
-    if unknown:
-      raise ValueError(f"Unknown transformer config fields {unknown}; "
-                       f"valid fields: {sorted(names)}")
-    if isinstance(kwargs.get("dtype"), str):
-      kwargs["dtype"] = jnp.dtype(kwargs["dtype"])
-    return cls(**kwargs)
+    return cls(**config_fields.dataclass_kwargs(cls, cfg, "transformer"))
 
 
 _init = nn.initializers.truncated_normal(stddev=0.02)

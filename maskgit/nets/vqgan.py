@@ -15,6 +15,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from maskgit.nets import config_fields
+
 
 @dataclasses.dataclass(frozen=True)
 class TokenizerConfig:
@@ -44,16 +46,9 @@ class TokenizerConfig:
 
   @classmethod
   def from_config(cls, cfg) -> "TokenizerConfig":
-    names = {f.name for f in dataclasses.fields(cls)}
-    kwargs = dict(cfg)
-    unknown = sorted(set(kwargs) - names)
-    if unknown:
-      raise ValueError(f"Unknown tokenizer config fields {unknown}; "
-                       f"valid fields: {sorted(names)}")
+    kwargs = config_fields.dataclass_kwargs(cls, cfg, "tokenizer")
     kwargs["channel_multipliers"] = tuple(kwargs.get(
         "channel_multipliers", cls.channel_multipliers))
-    if isinstance(kwargs.get("dtype"), str):
-      kwargs["dtype"] = jnp.dtype(kwargs["dtype"])
     return cls(**kwargs)
 
 

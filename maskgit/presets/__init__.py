@@ -66,6 +66,21 @@ def get(name: str) -> Preset:
   return _PRESETS.get(name)
 
 
+def cadence(c: ConfigDict, *, checkpoint: int | None = None,
+            log: int | None = None, evaluate: int | None = None,
+            eval_batches: int | None = None, sample: int | None = None,
+            num_samples: int | None = None) -> None:
+  """Sets a training config's checkpoint/log/eval/sample intervals (steps;
+  None keeps a field; `sample` 0 = never)."""
+  for field, value in (("log_every", log), ("eval_every", evaluate),
+                       ("eval_batches", eval_batches),
+                       ("sample_every", sample), ("num_samples", num_samples)):
+    if value is not None:
+      c[field] = value
+  if checkpoint is not None:
+    c.checkpoint.every_steps = checkpoint
+
+
 def model_config(name: str) -> ConfigDict:
   """A fresh model ConfigDict of preset `name`."""
   return get(name).model()

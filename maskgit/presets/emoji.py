@@ -54,12 +54,8 @@ def train(c: ml_collections.ConfigDict) -> None:
   # No crop: test images are rendered the same way (centred, same size);
   # flips double the data.
   c.data.crop_area_range = ()
-  c.checkpoint.every_steps = 2_000
-  c.log_every = 200
-  c.eval_every = 2_000
-  c.eval_batches = 2
-  c.sample_every = 4_000
-  c.num_samples = 36
+  presets.cadence(c, checkpoint=2_000, log=200, evaluate=2_000,
+                  eval_batches=2, sample=4_000, num_samples=36)
   if c.recipe == "tokenizer":
     c.num_steps = 8_000
     c.optim.learning_rate = 2e-4

@@ -18,36 +18,21 @@ from __future__ import annotations
 import ml_collections
 
 from maskgit import presets
+from maskgit.presets import emoji as emoji_v1
 
 
 def _model(image_size: int) -> ml_collections.ConfigDict:
-  c = ml_collections.ConfigDict()
+  """v1's layout (`emoji.model`) with v2's tokens, codes and depth."""
+  c = emoji_v1.model()
   c.image_size = image_size
-  c.tokenizer = ml_collections.ConfigDict(dict(
-      filters=64,
-      # 64 px: 64 -> 32 -> 16; 128 px: 128 -> 64 -> 32 -> 16.
-      channel_multipliers=(1, 2, 2) if image_size == 64 else (1, 1, 2, 2),
-      num_res_blocks=1,
-      embedding_dim=64,
-      num_codes=1024,
-      num_groups=16,
-      dtype="float32"))
-  c.transformer = ml_collections.ConfigDict(dict(
-      num_codes=1024,
-      num_classes=36,  # maskgit.data.emoji_sets.NUM_CLASSES.
-      seq_len=16 * 16 + 1,
-      hidden_size=256,
-      num_layers=5,
-      num_heads=4,  # Head dim 64 (cuDNN flash attention friendly).
-      mlp_dim=1024,
-      dropout_rate=0.1,
-      attention_dropout_rate=0.1,
-      scan_layers=False,
-      remat=False,
-      dtype="float32",
-      num_hint_codes=0,
-      hint_features=0,  # > 0: appearance-hint features (maskgit_edit.hints).
-      attention_impl="reference"))
+  # 64 px: 64 -> 32 -> 16; 128 px: 128 -> 64 -> 32 -> 16.
+  c.tokenizer.channel_multipliers = ((1, 2, 2) if image_size == 64
+                                     else (1, 1, 2, 2))
+  c.tokenizer.num_codes = 1024
+  c.transformer.num_codes = 1024
+  c.transformer.num_classes = 36  # maskgit.data.emoji_sets.NUM_CLASSES.
+  c.transformer.seq_len = 16 * 16 + 1
+  c.transformer.num_layers = 5  # Heads of dim 64 (cuDNN flash friendly).
   return c
 
 
@@ -69,9 +54,7 @@ def train(c: ml_collections.ConfigDict) -> None:
   c.data.dataset = "data/emoji_sets64.npz"
   c.data.eval_split = "test"
   c.data.crop_area_range = ()  # Centred renders, as in v1; flips kept.
-  c.log_every = 200
-  c.eval_batches = 2
-  c.num_samples = 36
+  presets.cadence(c, log=200, eval_batches=2, num_samples=36)
   if c.recipe == "tokenizer":
     c.num_steps = 3_600
     c.optim.learning_rate = 2e-4
@@ -79,9 +62,7 @@ def train(c: ml_collections.ConfigDict) -> None:
     c.tokenizer_loss.adv_weight = 0.05
     c.tokenizer_loss.disc_start = 2_200
     c.tokenizer_loss.disc_filters = 32
-    c.checkpoint.every_steps = 1_800
-    c.eval_every = 1_800
-    c.sample_every = 3_600
+    presets.cadence(c, checkpoint=1_800, evaluate=1_800, sample=3_600)
   elif c.recipe in ("transformer", "selfcond"):
     c.batch_size = 256
     c.model.transformer.remat = False
@@ -95,18 +76,14 @@ def train(c: ml_collections.ConfigDict) -> None:
       c.num_steps = 1_400
       c.optim.learning_rate = 1e-3
       c.optim.warmup_steps = 120
-      c.checkpoint.every_steps = 700
-      c.eval_every = 700
-      c.sample_every = 1_400
+      presets.cadence(c, checkpoint=700, evaluate=700, sample=1_400)
     else:
       c.selfcond.stroke_resolution = 0  # 64 px: simulate at full size.
       c.num_steps = 240
       c.optim.learning_rate = 3e-4
       c.optim.warmup_steps = 24
       c.init_from = ""  # The transformer stage's export.
-      c.checkpoint.every_steps = 240
-      c.eval_every = 240
-      c.sample_every = 240
+      presets.cadence(c, checkpoint=240, evaluate=240, sample=240)
 
 
 presets.register(presets.Preset("emoji_v2", model, train))

@@ -35,12 +35,8 @@ def train(c: ml_collections.ConfigDict) -> None:
   c.data.source = "synthetic"
   c.data.dataset = ""
   c.data.eval_split = "test"
-  c.checkpoint.every_steps = 2
-  c.log_every = 1
-  c.eval_every = 2
-  c.eval_batches = 1
-  c.sample_every = 4
-  c.num_samples = 4
+  presets.cadence(c, checkpoint=2, log=1, evaluate=2, eval_batches=1,
+                  sample=4, num_samples=4)
   c.sample_num_iter = 4
   c.compilation_cache = ""
   if c.recipe == "tokenizer":

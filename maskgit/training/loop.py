@@ -37,6 +37,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from maskgit import image_io
+from maskgit import io_utils
 from maskgit.training import ConfigError
 from maskgit.training import checkpointing
 from maskgit.training import data as data_lib
@@ -252,10 +254,8 @@ def _drop_metrics_after(path: str, step: int) -> None:
     keep.append(line if line.endswith("\n") else line + "\n")
   if len(keep) == len(lines) and all(a == b for a, b in zip(keep, lines)):
     return
-  tmp = path + ".tmp"
-  with open(tmp, "w") as f:
+  with io_utils.atomic_write(path, "w") as f:
     f.writelines(keep)
-  os.replace(tmp, path)
   logging.info("metrics.jsonl: dropped %d lines after step %d (replayed).",
                len(lines) - len(keep), step)
 
@@ -313,17 +313,8 @@ def _fmt_eta(seconds: float) -> str:
 
 
 def _save_grid(images: np.ndarray, path: str) -> None:
-  from PIL import Image  # pylint: disable=g-import-not-at-top
-  images = np.clip(np.asarray(images, np.float32), 0, 1)
-  n, h, w, _ = images.shape
-  cols = int(math.ceil(math.sqrt(n)))
-  rows = int(math.ceil(n / cols))
-  grid = np.ones((rows * h, cols * w, 3), np.float32)
-  for i in range(n):
-    r, c = divmod(i, cols)
-    grid[r * h:(r + 1) * h, c * w:(c + 1) * w] = images[i]
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  Image.fromarray((grid * 255 + 0.5).astype(np.uint8)).save(path)
+  """A square-ish PNG grid of float images [N, H, W, 3] (atomic write)."""
+  image_io.save_png(path, image_io.grid(np.clip(images, 0, 1), pad=0))
 
 
 def _to_host(tree: PyTree) -> PyTree:

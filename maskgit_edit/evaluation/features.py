@@ -39,6 +39,7 @@ from scipy import ndimage
 
 from maskgit import checkpoints
 from maskgit import compositing
+from maskgit_edit.evaluation import metrics
 from maskgit_edit.evaluation import strokes
 
 PyTree = Any
@@ -81,12 +82,7 @@ class FeatureNet(nn.Module):
 
 def as_float_images(images) -> np.ndarray:
   """float32 [N, H, W, 3] in [0, 1] from uint8 or floating images."""
-  images = np.asarray(images)
-  if images.ndim != 4 or images.shape[-1] != 3:
-    raise ValueError(f"images must be [N, H, W, 3], got {images.shape}.")
-  if images.dtype == np.uint8:
-    return images.astype(np.float32) / 255.0
-  return np.clip(images.astype(np.float32), 0.0, 1.0)
+  return np.clip(metrics.as_float(images), 0.0, 1.0).astype(np.float32)
 
 
 class FeatureExtractor:

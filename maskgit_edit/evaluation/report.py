@@ -278,7 +278,7 @@ def write(s: dict, config) -> list[str]:
             "## Against the references", ""] + verdict_table(s)
          + [""] + verdict_sentences(s)
          + ["", "## Tuning (validation split)", ""] + tuning_table(s)
-         + ([f"", f"![tuning]({rel(paths[1])})"] if tp else [])
+         + ([f"![tuning]({rel(paths[1])})"] if tp else [])
          + ["", "## Per kind", ""] + kind_tables(s)
          + ["## Ablations", ""] + ablation_table(s)
          + ["", "## Feature network", ""] + sanity_lines(s)

@@ -47,7 +47,6 @@ from maskgit_edit.evaluation import benchmark_set as bs
 from maskgit_edit.evaluation import features as features_lib
 from maskgit_edit.evaluation import metrics
 from maskgit_edit.evaluation import splits as splits_lib
-from maskgit_edit.evaluation import stats
 from maskgit_edit.methods import pool as pool_lib
 
 RESULT_VERSION = 1  # Bump when scoring changes (invalidates the cache).

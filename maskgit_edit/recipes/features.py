@@ -21,7 +21,6 @@ perceptual layer weights calibrated on the `reference` split:
 from __future__ import annotations
 
 import concurrent.futures
-import json
 import os
 
 import jax
@@ -31,6 +30,7 @@ import optax
 
 from maskgit import checkpoints
 from maskgit import compositing
+from maskgit import io_utils
 from maskgit.nets import vqgan
 from maskgit.training import ConfigError
 from maskgit.training import recipe as recipe_lib
@@ -46,7 +46,6 @@ TOKENIZE_FEATHER = 4  # px of feather around a pasted reconstruction.
 class FeaturesRecipe(recipe_lib.Recipe):
   """`train.py` recipe `features` (see module docstring)."""
 
-  name = "features"
 
   def __init__(self, config):
     super().__init__(config)
@@ -197,8 +196,7 @@ class FeaturesRecipe(recipe_lib.Recipe):
       meta["layer_weights_calibrated_on"] = (
           f"{len(ref)} images of split {self.config.data.eval_split}")
     meta_path = os.path.join(out_dir, "features.json")
-    with open(meta_path, "w") as fh:
-      json.dump(meta, fh, indent=1)
+    io_utils.write_json(meta_path, meta)
     return [path, meta_path]
 
   def _calibration_images(self):

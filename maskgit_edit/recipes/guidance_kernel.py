@@ -29,15 +29,11 @@ PyTree = Any
 class GuidanceKernelRecipe(tr_recipe.TransformerRecipe):
   """Learns the C x C guidance kernel with the transformer frozen."""
 
-  name = "guidance_kernel"
 
   def __init__(self, config):
     super().__init__(config)
     g = config.guidance
-    self.strokes = stroke_guides.StrokeGuides(g.simulator, config.seed, g.num_colors,
-                                resolution=g.stroke_resolution,
-                                num_threads=g.stroke_threads,
-                                num_processes=g.get("stroke_processes", 0))
+    self.strokes = stroke_guides.StrokeGuides.from_config(g, config.seed)
 
   def init_params(self, rng):
     del rng

@@ -31,6 +31,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from maskgit import io_utils
 from maskgit.nets import transformer as transformer_lib
 from maskgit.training import ConfigError
 from maskgit.training import recipe as recipe_lib
@@ -47,7 +48,6 @@ HINT_POSITIONS = ("edit", "masked")
 class SelfCondRecipe(tr_recipe.TransformerRecipe):
   """Self-conditioning on the guide's appearance (see module doc)."""
 
-  name = "selfcond"
 
   def __init__(self, config):
     super().__init__(config)
@@ -73,10 +73,7 @@ class SelfCondRecipe(tr_recipe.TransformerRecipe):
                   hint_features=0)
     self.tr_cfg = tr_recipe.transformer_config(config, **over)
     self.net = transformer_lib.Transformer(self.tr_cfg)
-    self.strokes = stroke_guides.StrokeGuides(s.simulator, config.seed, s.num_colors,
-                                resolution=s.stroke_resolution,
-                                num_threads=s.stroke_threads,
-                                num_processes=s.get("stroke_processes", 0))
+    self.strokes = stroke_guides.StrokeGuides.from_config(s, config.seed)
     self._pool = None
 
   def host_transform(self, batch, step):
@@ -126,9 +123,8 @@ class SelfCondRecipe(tr_recipe.TransformerRecipe):
           logging.info("selfcond pool: %d / %d",
                        r * len(images) + i + len(batch["label"]), total)
       pool = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-      tmp = path + ".tmp.npz"
-      np.savez(tmp, **pool)
-      os.replace(tmp, path)
+      with io_utils.atomic_write(path) as fh:
+        np.savez(fh, **pool)
     with np.load(path) as f:
       self._pool = {k: np.asarray(f[k]) for k in f.files}
     return self._pool

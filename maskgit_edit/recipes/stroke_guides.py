@@ -63,6 +63,15 @@ class StrokeGuides:
     self.num_processes = int(num_processes)
     self._pool = None
 
+  @classmethod
+  def from_config(cls, section, seed: int) -> "StrokeGuides":
+    """From a recipe's stroke settings (`configs/train_common.stroke_fields`
+    in `config.selfcond` or `config.guidance`)."""
+    return cls(section.simulator, seed, section.num_colors,
+               resolution=section.stroke_resolution,
+               num_threads=section.stroke_threads,
+               num_processes=section.get("stroke_processes", 0))
+
   def __getstate__(self):
     return {**self.__dict__, "_pool": None}
 
