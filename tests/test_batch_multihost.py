@@ -2,10 +2,10 @@
 
 Pins: two processes (2 devices each, started as train.py is: JAX_* env)
 write the same files, bit for bit, as one process on one device (records
-equal but for timings); after kill -9 of one process mid-run (the other is
-stopped too), a restart of both finishes with every item written once: the
-items done before the kill are untouched and the restart writes exactly the
-others.
+equal but for timings, batch size and output folder); after kill -9 of one
+process mid-run (the other is stopped too), a restart of both finishes with
+every item written once: the items done before the kill are untouched and
+the restart writes exactly the others.
 """
 
 import json
@@ -24,7 +24,10 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 N = 12
+# Record fields that may differ: timings, and settings that do not change
+# the outputs (batch size, output folder).
 VOLATILE = ("time", "seconds_per_item", "compiled_this_call", "batch_size")
+VOLATILE_SETTINGS = ("batch_size", "output_dir")
 
 
 def _port() -> int:
@@ -93,6 +96,8 @@ def _same_outputs(got: pathlib.Path, want: pathlib.Path):
       ra, rb = json.loads(a[name]), json.loads(b[name])
       for k in VOLATILE:
         ra.pop(k), rb.pop(k)
+      for k in VOLATILE_SETTINGS:
+        ra["settings"].pop(k), rb["settings"].pop(k)
       assert ra == rb, name
     else:
       assert a[name] == b[name], name  # PNGs: bit for bit.
