@@ -2,6 +2,8 @@ r"""Batch editing throughput: edits/s by batch size and processes, one run.
 
   python benchmarks/bench_batch.py [--edits=64] [--batch_sizes=1,8,32] \
     [--out=benchmarks/results/bench_batch.json]
+  python benchmarks/bench_batch.py \
+    --components=benchmarks/results/bench_batch_components.json
 
 The embedded model (weights/emoji) with configs/edit.py's default method,
 strength and samples per edit, on the bundled examples (examples/edits.jsonl)
@@ -18,7 +20,10 @@ time is from a barrier after every process compiled to a barrier after every
 process is done.
 
 On a shared machine the numbers depend on the other load: the JSON records
-`os.getloadavg()` before and after each setting and the CPU count.
+`os.getloadavg()` before and after each setting, the CPU count, this
+process's niceness, and the process CPU seconds per edit (all threads and
+processes), which measure the work itself rather than the CPU share a
+setting got.
 """
 
 from __future__ import annotations
@@ -44,11 +49,16 @@ _MULTI_BATCH = flags.DEFINE_integer("multi_batch", 8,
                                     "Batch size of the multi-process setting.")
 _OUT = flags.DEFINE_string("out", "benchmarks/results/bench_batch.json",
                            "Output JSON.")
+_COMPONENTS = flags.DEFINE_string(
+    "components", "", "Instead: CPU seconds per edit of the model's parts "
+    "(guide encode, one transformer call, tokenizer decode of the samples) "
+    "at 1 and 8 edits per call, written to this JSON.")
 _WORKER = flags.DEFINE_bool("worker", False,
                             "Internal: one process of the multi-process "
                             "setting (prints its JSON line).")
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)  # This checkout's packages, not another install's.
 
 
 def _setup():
@@ -106,11 +116,11 @@ def _worker() -> None:
   b = _MULTI_BATCH.value
   _edit(editor, options, config, mine[:b], b)  # Compile.
   parallel.wait_for_all("bench_batch_start")
-  t = time.perf_counter()
+  t, c = time.perf_counter(), time.process_time()
   n = _edit(editor, options, config, mine, b)
-  mine_s = time.perf_counter() - t
+  mine_s, cpu = time.perf_counter() - t, time.process_time() - c
   parallel.wait_for_all("bench_batch_end")
-  print("RESULT " + json.dumps(dict(edits=n, seconds_own=mine_s,
+  print("RESULT " + json.dumps(dict(edits=n, seconds_own=mine_s, cpu=cpu,
                                     seconds=time.perf_counter() - t)),
         flush=True)
 
@@ -142,13 +152,63 @@ def _multi_process(processes: int, batch_size: int) -> dict:
               processes=processes, batch_size=batch_size, edits=n,
               seconds=wall, edits_per_s=n / wall,
               per_process_seconds=[r["seconds_own"] for r in results],
+              process_cpu_seconds=sum(r["cpu"] for r in results),
               loadavg_before=load0, loadavg_after=os.getloadavg())
+
+
+def _components(path: str) -> None:
+  """Why batching does (not) pay: the parts' CPU time per edit by batch."""
+  import jax  # pylint: disable=g-import-not-at-top
+  import jax.numpy as jnp  # pylint: disable=g-import-not-at-top
+  from maskgit import io_utils  # pylint: disable=g-import-not-at-top
+  editor, _, config, _ = _setup()
+  m, s = editor.model, int(config.num_samples)
+  side, size, seq_len = m.side, m.image_size, m.side * m.side + 1
+
+  def cpu(fn, reps=20):
+    jax.block_until_ready(fn())  # Compile.
+    t = time.process_time()
+    for _ in range(reps):
+      jax.block_until_ready(fn())
+    return (time.process_time() - t) / reps
+  encode = jax.jit(lambda x: m.encode_ids(x, m.tokenizer_params))
+  decode = jax.jit(lambda i: m.decode_ids(i, m.tokenizer_params))
+  rows = []
+  for n in (1, 8):
+    ids = jnp.zeros((n * s, side, side), jnp.int32)
+    seq = jnp.zeros((n * s, seq_len), jnp.int32)
+    pos = jnp.broadcast_to(jnp.arange(seq_len), (n * s, seq_len))
+    logits = jax.jit(lambda q, h, p=pos: m.logits(
+        q, h, p, params=m.transformer_params))
+    hints = jnp.full((n * s, seq_len), -1, jnp.int32)
+    rows.append(dict(
+        edits_per_call=n, samples_per_edit=s,
+        encode_guide_s=cpu(lambda: encode(jnp.zeros((n, size, size, 3))))
+        / n,
+        transformer_call_s=cpu(lambda: logits(seq, hints)) / n,
+        transformer_calls_per_edit=int(config.num_iter - config.start_iter),
+        decode_samples_s=cpu(lambda: decode(ids)) / n))
+    print(rows[-1], flush=True)
+  io_utils.write_json(path, dict(
+      command="python " + " ".join(sys.argv), niceness=os.nice(0),
+      unit="process CPU seconds per edit", rows=rows,
+      loadavg=os.getloadavg(), cpu_count=os.cpu_count(),
+      date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+
+
+def _print(row: dict) -> None:
+  print(f"{row['setting']}: {row['edits_per_s']:.2f} edits/s, "
+        f"{row['process_cpu_seconds'] / row['edits']:.3f} CPU s/edit "
+        f"(load {row['loadavg_before'][0]:.2f})", flush=True)
 
 
 def main(argv):
   del argv
   if _WORKER.value:
     _worker()
+    return
+  if _COMPONENTS.value:
+    _components(_COMPONENTS.value)
     return
   import jax  # pylint: disable=g-import-not-at-top
   from maskgit import io_utils  # pylint: disable=g-import-not-at-top
@@ -158,18 +218,20 @@ def main(argv):
   rows = []
   for b in (int(x) for x in _BATCHES.value):
     rows.append(_one_process(editor, options, config, items, b))
-    print(f"{rows[-1]['setting']}: {rows[-1]['edits_per_s']:.2f} edits/s "
-          f"(load {rows[-1]['loadavg_before'][0]:.2f})", flush=True)
+    _print(rows[-1])
   if _PROCESSES.value > 1:
     rows.append(_multi_process(_PROCESSES.value, _MULTI_BATCH.value))
-    print(f"{rows[-1]['setting']}: {rows[-1]['edits_per_s']:.2f} edits/s "
-          f"(load {rows[-1]['loadavg_before'][0]:.2f})", flush=True)
+    _print(rows[-1])
   base = next((r["edits_per_s"] for r in rows
                if r["processes"] == 1 and r["batch_size"] == 1), None)
   for r in rows:
     r["speedup_vs_batch1"] = r["edits_per_s"] / base if base else None
+    # CPU time per edit (all threads, all processes): the work itself, less
+    # dependent on how much of a shared CPU the setting got.
+    r["cpu_seconds_per_edit"] = r["process_cpu_seconds"] / r["edits"]
   result = dict(
-      command="python " + " ".join(sys.argv), model="weights/emoji",
+      command="python " + " ".join(sys.argv), niceness=os.nice(0),
+      model="weights/emoji",
       method=config.method, strength=float(config.strength),
       num_samples=int(config.num_samples), num_iter=int(config.num_iter),
       image_size=int(config.model.image_size), rows=rows,
