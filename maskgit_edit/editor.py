@@ -23,7 +23,9 @@ bucket, batch shape) runs the named steps
   (`maskgit.decode`) -> shared invariants
   tokenizer decode of the window context         -> `_detokenize_step`
 
-then composites host-side (`_composite`). Strength, labels, seeds and E are
+then composites host-side (`_composite`); with a mesh (`Editor(model, mesh)`,
+`maskgit_edit.batch.parallel`) each device runs it on its block of the
+batch (`shard_map`). Strength, labels, seeds and E are
 traced, so sweeping them does not recompile. Pixels are composited with a
 feathered mask: pixels farther than `feather` from an edited pixel are
 bit-identical to the input. A sampler's host-side preparation (kernels,
@@ -417,8 +419,9 @@ class Editor(protocol.BaseEditor):
     return jax.lax.map(one, (img_ids, out_NSww, rel))
 
   def _core_body(self, opts: EditOptions, w: int, cw: int, num_samples: int,
-            tok_params, tr_params, images, guides, image_tokens, edit_Nhw,
-            labels_N, strength_N, key_data_N, win_off, ctx_off, prepared):
+                 tok_params, tr_params, images, guides, image_tokens,
+                 edit_Nhw, labels_N, strength_N, key_data_N, win_off,
+                 ctx_off, prepared):
     """N edits sharing window sides (w, cw); per-edit keys (raw key data)."""
     img_ids, gd_ids = self._encode_step(cw, tok_params, guides, image_tokens,
                                         ctx_off)
