@@ -25,21 +25,7 @@ _CONFIG = config_flags.DEFINE_config_file(
     lock_config=True)
 _WORKDIR = flags.DEFINE_string("workdir", None,
                                "Checkpoints, metrics, samples and export.")
-_DISTRIBUTED = flags.DEFINE_enum(
-    "distributed", "auto", list(distributed.MODES),
-    "Multi-host: call jax.distributed.initialize(). 'auto': when a "
-    "coordinator is given (flags below or JAX_COORDINATOR_ADDRESS, "
-    "JAX_NUM_PROCESSES, JAX_PROCESS_ID) or a multi-process SLURM / TPU pod "
-    "environment is detected; 'on': always (JAX detects the cluster when no "
-    "coordinator is given); 'off': never.")
-_COORDINATOR = flags.DEFINE_string(
-    "coordinator_address", None,
-    "host:port of process 0 (default: $JAX_COORDINATOR_ADDRESS).")
-_NUM_PROCESSES = flags.DEFINE_integer(
-    "num_processes", None, "Processes in the job (default: "
-    "$JAX_NUM_PROCESSES).")
-_PROCESS_ID = flags.DEFINE_integer(
-    "process_id", None, "This process's index (default: $JAX_PROCESS_ID).")
+_INITIALIZE_DISTRIBUTED = distributed.define_flags()
 flags.mark_flags_as_required(["config", "workdir"])
 
 
@@ -52,9 +38,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   try:
-    distributed.initialize(
-        _DISTRIBUTED.value, coordinator_address=_COORDINATOR.value,
-        num_processes=_NUM_PROCESSES.value, process_id=_PROCESS_ID.value)
+    _INITIALIZE_DISTRIBUTED()
   except ConfigError as e:
     sys.exit(f"train.py: config error: {e}")
   logging.get_absl_handler().addFilter(_quiet_orbax)

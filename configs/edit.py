@@ -51,6 +51,12 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   # Items edited per call (outputs are identical to one at a time; larger
   # batches give more edits/s, benchmarks/bench_batch.py).
   c.batch_size = 8
+  # Split each batch over this process's devices (a 1-D mesh 'data';
+  # batches are padded to a multiple of the device count; outputs are
+  # identical to one device). Several hosts: sample_edit.py --distributed,
+  # docs/batch.md.
+  c.data_parallel = True
+  c.write_queue = 8  # Items written on a background thread (0 = inline).
   c.seed = 0
   c.num_iter = 12  # Schedule length (steps).
   c.start_iter = 2  # First step (as the pilot and box editing).

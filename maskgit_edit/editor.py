@@ -23,7 +23,9 @@ bucket, batch shape) runs the named steps
   (`maskgit.decode`) -> shared invariants
   tokenizer decode of the window context         -> `_detokenize_step`
 
-then composites host-side (`_composite`). Strength, labels, seeds and E are
+then composites host-side (`_composite`); with a mesh (`Editor(model, mesh)`,
+`maskgit_edit.batch.parallel`) each device runs it on its block of the
+batch (`shard_map`). Strength, labels, seeds and E are
 traced, so sweeping them does not recompile. Pixels are composited with a
 feathered mask: pixels farther than `feather` from an edited pixel are
 bit-identical to the input. A sampler's host-side preparation (kernels,
@@ -197,8 +199,14 @@ def _crop(x_N, off_N2, size: int, scale: int = 1):
 class Editor(protocol.BaseEditor):
   """Guided editing on a MaskGIT model (see module docstring)."""
 
-  def __init__(self, model: model_lib.MaskGIT):
+  def __init__(self, model: model_lib.MaskGIT, mesh=None):
     self.model = model
+    # Data parallelism: a 1-D `jax.sharding.Mesh` over axis 'data' (e.g.
+    # `maskgit_edit.batch.parallel.local_mesh()`). A group of edits whose
+    # count is a multiple of the mesh size is split over its devices, each
+    # running the same per-edit program (outputs bit-identical to one
+    # device); None or other counts: one device.
+    self.mesh = mesh
     self._cache = {}
     self._seen = set()
     self._tokens: collections.OrderedDict[bytes, np.ndarray] = (
@@ -410,10 +418,10 @@ class Editor(protocol.BaseEditor):
       return self.model.decode_ids(ctx, tok_params)
     return jax.lax.map(one, (img_ids, out_NSww, rel))
 
-  @functools.partial(jax.jit, static_argnums=(0, 1, 2, 3, 4))
-  def _core(self, opts: EditOptions, w: int, cw: int, num_samples: int,
-            tok_params, tr_params, images, guides, image_tokens, edit_Nhw,
-            labels_N, strength_N, key_data_N, win_off, ctx_off, prepared):
+  def _core_body(self, opts: EditOptions, w: int, cw: int, num_samples: int,
+                 tok_params, tr_params, images, guides, image_tokens,
+                 edit_Nhw, labels_N, strength_N, key_data_N, win_off,
+                 ctx_off, prepared):
     """N edits sharing window sides (w, cw); per-edit keys (raw key data)."""
     img_ids, gd_ids = self._encode_step(cw, tok_params, guides, image_tokens,
                                         ctx_off)
@@ -434,6 +442,38 @@ class Editor(protocol.BaseEditor):
     decoded = self._detokenize_step(tok_params, img_ids, out_w, rel)
     return (out_w.reshape(-1, w, w),) + windows + (
         decoded.reshape((-1,) + decoded.shape[2:]),)
+
+  _core = jax.jit(_core_body, static_argnums=(0, 1, 2, 3, 4))
+
+  def _sharded_core(self, opts: EditOptions, w: int, cw: int,
+                    num_samples: int):
+    """`_core` with its edits split over `self.mesh`'s 'data' axis.
+
+    Each device runs `_core_body` on its own contiguous block of edits
+    (`shard_map`), so an edit's samples come from the same per-edit program
+    as on one device; the outputs' leading axes are edit-major, so the
+    gathered blocks are in input order.
+    """
+    def make():
+      spec, data = jax.sharding.PartitionSpec(), jax.sharding.PartitionSpec(
+          "data")
+      body = functools.partial(Editor._core_body, self, opts, w, cw,
+                               num_samples)
+      return jax.jit(jax.shard_map(
+          body, mesh=self.mesh, in_specs=(spec, spec) + (data,) * 9 + (spec,),
+          out_specs=data, check_vma=False))
+    return self.cached(("sharded", self.mesh, opts, w, cw, num_samples),
+                       make)
+
+  def _replicated(self, name: str, tree):
+    """`tree` copied to every device of `self.mesh` (cached by name)."""
+    key = ("replicated", self.mesh, name)
+    got = self._cache.get(key)
+    if got is None or got[0] is not tree:
+      got = (tree, jax.device_put(tree, jax.sharding.NamedSharding(
+          self.mesh, jax.sharding.PartitionSpec())))
+      self._cache[key] = got
+    return got[1]
 
   # ------------------------------------------------------------ host steps
   def _composite(self, images, decoded, weights, ctx_off):
@@ -478,17 +518,27 @@ class Editor(protocol.BaseEditor):
     compiled = False
     num_samples = inputs.num_samples
     for (w, cw), idx in groups.items():
-      sig = (opts, w, cw, num_samples, len(idx))
+      shard = (self.mesh is not None and self.mesh.size > 1
+               and len(idx) % self.mesh.size == 0)
+      sig = (opts, w, cw, num_samples, len(idx), shard and self.mesh)
       compiled |= sig not in self._seen
       self._seen.add(sig)
-      out = self._core(opts, w, cw, num_samples, m.tokenizer_params,
-                       m.transformer_params, jnp.asarray(inputs.images[idx]),
-                       jnp.asarray(inputs.guides[idx]),
-                       jnp.asarray(image_tokens[idx]), jnp.asarray(edit[idx]),
-                       jnp.asarray(inputs.labels[idx]),
-                       jnp.asarray(inputs.strength[idx]),
-                       jnp.asarray(key_data[idx]), jnp.asarray(win_off[idx]),
-                       jnp.asarray(ctx_off[idx]), prepared)
+      batched = [inputs.images[idx], inputs.guides[idx], image_tokens[idx],
+                 edit[idx], inputs.labels[idx], inputs.strength[idx],
+                 key_data[idx], win_off[idx], ctx_off[idx]]
+      if shard:
+        split = jax.sharding.NamedSharding(
+            self.mesh, jax.sharding.PartitionSpec("data"))
+        out = self._sharded_core(opts, w, cw, num_samples)(
+            self._replicated("tokenizer", m.tokenizer_params),
+            self._replicated("transformer", m.transformer_params),
+            *jax.device_put(batched, split),
+            self._replicated(("prepared", opts.method, opts.method_options),
+                             prepared))
+      else:
+        out = self._core(opts, w, cw, num_samples, m.tokenizer_params,
+                         m.transformer_params,
+                         *[jnp.asarray(a) for a in batched], prepared)
       out_w, orig_w, guide_w, edit_w, decoded = jax.device_get(out)
       out_w = out_w.reshape(len(idx), num_samples, w, w)
       decoded = decoded.reshape((len(idx), num_samples) + decoded.shape[1:])

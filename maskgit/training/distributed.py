@@ -18,7 +18,7 @@ On CPU the cross-process collectives use gloo.
 from __future__ import annotations
 
 import os
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import jax
 
@@ -87,6 +87,31 @@ def resolve(mode: str = "auto", coordinator_address: str | None = None,
   if mode == "on" or _cluster_detected(env):
     return {}  # JAX's cluster detection fills everything in.
   return None
+
+
+def define_flags() -> Callable[[], bool]:
+  """Defines --distributed, --coordinator_address, --num_processes and
+  --process_id (train.py, sample_edit.py); returns a function that calls
+  `initialize` with their values after flag parsing."""
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  mode = flags.DEFINE_enum(
+      "distributed", "auto", list(MODES),
+      "Multi-host: call jax.distributed.initialize(). 'auto': when a "
+      "coordinator is given (flags below or JAX_COORDINATOR_ADDRESS, "
+      "JAX_NUM_PROCESSES, JAX_PROCESS_ID) or a multi-process SLURM / TPU pod "
+      "environment is detected; 'on': always (JAX detects the cluster when "
+      "no coordinator is given); 'off': never.")
+  address = flags.DEFINE_string(
+      "coordinator_address", None,
+      "host:port of process 0 (default: $JAX_COORDINATOR_ADDRESS).")
+  count = flags.DEFINE_integer(
+      "num_processes", None, "Processes in the job (default: "
+      "$JAX_NUM_PROCESSES).")
+  index = flags.DEFINE_integer(
+      "process_id", None, "This process's index (default: $JAX_PROCESS_ID).")
+  return lambda: initialize(mode.value, coordinator_address=address.value,
+                            num_processes=count.value,
+                            process_id=index.value)
 
 
 def initialize(mode: str = "auto", **kwargs) -> bool:

@@ -5,8 +5,10 @@
 * `runner`: `run(config)`, every (method, strength) x item with resume,
   sweep, keep_going and a progress bar.
 * `outputs`: per-item samples, grid and record.json (written last,
-  atomically: an item is done iff it exists), the run's summary grid and the
-  closing report.
+  atomically: an item is done iff it exists; on a background thread,
+  `Writer`), the run's summary grid and the closing report.
+* `parallel`: the mesh of local devices a batch is split over, and each
+  host's shard of the items (docs/batch.md).
 
 See docs/editing.md for the folder/manifest rules and the output layout.
 """

@@ -15,7 +15,9 @@ Every caller that edits more than one image goes through here: the batch CLI
 * Valid items are grouped by the editor's `batch_key` (the MaskGIT editor's
   patch-local window sides; one group otherwise) and edited `batch_size` at
   a time. A short last batch is padded by repeating its last item, so each
-  group compiles one program; padded outputs are dropped.
+  group compiles one program; padded outputs are dropped. An editor with a
+  mesh (`batch/parallel.py`) gets batches padded to a multiple of the mesh
+  size, which it splits over the devices.
 * An item's samples depend only on its own inputs and seed, never on the
   rest of its batch (the editors' promise, tests/test_methods.py), so the
   outputs are the same, bit for bit, as editing one item at a time.
@@ -175,6 +177,7 @@ def edit_items(editor: protocol.BaseEditor, options: Any,
   if batch_size < 1:
     raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
   options = editor.default_options() if options is None else options
+  devices = max(1, int(getattr(getattr(editor, "mesh", None), "size", 1)))
   groups: dict[Any, list[tuple[EditItem, np.ndarray]]] = {}
 
   def flush(key) -> Iterator[ItemOutput | ItemFailure]:
@@ -196,6 +199,8 @@ def edit_items(editor: protocol.BaseEditor, options: Any,
 
   def run(batch, size: int) -> Iterator[ItemOutput]:
     n = len(batch)
+    if size > 1:  # Whole blocks per device (one at a time: one device).
+      size = -(-size // devices) * devices
     padded = batch + [batch[-1]] * (size - n)
     its = [b[0] for b in padded]
     t0 = time.perf_counter()

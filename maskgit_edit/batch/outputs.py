@@ -8,7 +8,9 @@ Layout, per run (method, strength) and item:
 Every file is written atomically (`maskgit.io_utils`). record.json is written
 last: an item is done iff it exists. Redoing an item first removes its
 record.json (so a kill mid-redo leaves it not done), the temp files a killed
-write left, and samples beyond the new `num_samples`.
+write left, and samples beyond the new `num_samples`. `Writer` writes items
+on a background thread (a bounded queue) while the device edits the next
+batch.
 """
 
 from __future__ import annotations
@@ -16,10 +18,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import queue
 import re
 import sys
+import threading
 import time
-from typing import Any
+from typing import Any, Callable
 
 import jax
 import numpy as np
@@ -83,6 +87,84 @@ def write_item(item_dir: str, samples: np.ndarray, panels: np.ndarray,
                     image_io.grid(panels, len(panels)))
   record = dict(record, samples=[_sample_name(i) for i in range(len(samples))])
   io_utils.write_json(os.path.join(item_dir, RECORD), record)
+
+
+class Writer:
+  """`write_item` on a background thread, at most `depth` items behind.
+
+      with outputs.Writer(depth=8) as w:
+        w.put(item_dir, samples, panels, record, on_done=callback)
+
+  `put` blocks while `depth` items wait (bounded memory) and raises the
+  error of a failed write; leaving the block writes what is queued, then
+  raises a write error (if the block itself raised, its error wins). After
+  a failed write the items still queued are not written: each file is
+  atomic and record.json comes last, so nothing is half-written and an
+  unwritten item is simply not done. `depth` 0 writes in the caller's
+  thread.
+  """
+
+  def __init__(self, depth: int = 8):
+    self.depth = int(depth)
+    self.error: BaseException | None = None
+    self._queue: queue.Queue = queue.Queue(maxsize=max(1, self.depth))
+    self._thread = None
+    if self.depth > 0:
+      self._thread = threading.Thread(target=self._work, daemon=True,
+                                      name="outputs.Writer")
+      self._thread.start()
+
+  def _write(self, job) -> None:
+    args, on_done = job
+    write_item(*args)
+    if on_done is not None:
+      on_done()
+
+  def _work(self) -> None:
+    while True:
+      job = self._queue.get()
+      if job is None:
+        return
+      if self.error is None:  # After a failure: drop, not write.
+        try:
+          self._write(job)
+        except BaseException as e:  # pylint: disable=broad-except
+          self.error = e
+
+  def _raise(self) -> None:
+    if self.error is not None:
+      raise self.error
+
+  def put(self, item_dir: str, samples: np.ndarray, panels: np.ndarray,
+          record: dict[str, Any],
+          on_done: Callable[[], None] | None = None) -> None:
+    """Queues one item (`write_item`'s arguments); `on_done` after it."""
+    self._raise()
+    job = ((item_dir, samples, panels, record), on_done)
+    if self._thread is None:
+      self._write(job)
+    else:
+      self._queue.put(job)
+
+  def close(self) -> None:
+    """Writes what is queued and stops the thread; raises a write error."""
+    if self._thread is not None:
+      self._queue.put(None)
+      self._thread.join()
+      self._thread = None
+    self._raise()
+
+  def __enter__(self) -> "Writer":
+    return self
+
+  def __exit__(self, kind, value, tb) -> None:
+    if kind is None:
+      self.close()
+    else:  # The block's error wins; queued writes still finish.
+      try:
+        self.close()
+      except BaseException:  # pylint: disable=broad-except
+        pass
 
 
 def _sample_name(i: int) -> str:

@@ -2,8 +2,15 @@
 
 Each run's items that are not done yet go through the one editing loop
 (`batch/loop.py`): loaded on a background thread, checked one by one, edited
-`config.batch_size` at a time (outputs identical to one at a time), and
-written as they come back.
+`config.batch_size` at a time (outputs identical to one at a time), split
+over the local devices (`config.data_parallel`, `batch/parallel.py`), and
+written on a background thread (`outputs.Writer`, `config.write_queue`)
+while the next batch is edited.
+
+Several hosts (sample_edit.py started like train.py, docs/batch.md): each
+process edits its shard of the items (position % processes == process
+index), skipping its items that are done; after every process is done the
+primary one writes the summary grids and counts the items written on disk.
 
 Two kinds of failure:
 * item failures (a bad input file, an edit the editor refuses: empty mask,
@@ -25,10 +32,13 @@ import contextlib
 import os
 import sys
 
+import jax
+
 from maskgit import runtime
 from maskgit_edit.batch import inputs
 from maskgit_edit.batch import loop
 from maskgit_edit.batch import outputs
+from maskgit_edit.batch import parallel
 from maskgit_edit.methods import pool as pool_lib
 
 
@@ -65,10 +75,19 @@ class _Job:
     self.config = config
     self.size = int(config.model.image_size)
     self._pool = pool_lib.EditorPool()
+    self._mesh = None
 
   def editor(self, method: str):
-    """Loaded on first use; a load failure is a run failure (raises)."""
-    return self._pool.editor(self.config, method)
+    """Loaded on first use; a load failure is a run failure (raises).
+
+    With `data_parallel`, an editor that can split batches gets the mesh of
+    this process's devices.
+    """
+    editor = self._pool.editor(self.config, method)
+    if self.config.get("data_parallel", True) and self._mesh is None:
+      self._mesh = parallel.local_mesh()
+    parallel.use_mesh(editor, self._mesh)
+    return editor
 
   def options(self, method: str):
     return self._pool.options(self.config, method)
@@ -98,10 +117,16 @@ class _Job:
       Run failures: the model cannot be loaded, a write fails, an error
       that is not an item's fault (without `keep_going`).
     """
-    c = self.config
     if not items:
       return True
     editor = self.editor(method)  # Loaded only when there is work.
+    with outputs.Writer(int(self.config.get("write_queue", 8))) as writer:
+      return self._edit_and_write(editor, method, strength, items, report,
+                                  bar, writer)
+
+  def _edit_and_write(self, editor, method, strength, items, report, bar,
+                      writer) -> bool:
+    c = self.config
     sources = [inputs.ItemLoader(it, self.size, c.resize, c.label, c.seed)
                for it in items]
     ok = True
@@ -109,6 +134,9 @@ class _Job:
         editor, self.options(method), sources, strength=strength,
         num_samples=c.num_samples, batch_size=int(c.batch_size),
         isolate_errors=bool(c.keep_going))
+
+    def written():
+      report.done += 1
     for out in stream:
       bar.update(1)
       if isinstance(out, loop.ItemFailure):
@@ -120,12 +148,11 @@ class _Job:
           return False
         continue
       item = out.item.data
-      outputs.write_item(
+      writer.put(
           self.item_dir(method, strength, item), out.images,
           outputs.item_panels(out.item.image, out.item.guide, out),
           outputs.item_record(item, out, c, method, strength, out.item.label,
-                              not c.tokenizer_path))
-      report.done += 1
+                              not c.tokenizer_path), on_done=written)
       if not out.compiled:
         report.edit_seconds.append(out.seconds)
     return ok
@@ -159,6 +186,10 @@ def _progress(enabled: bool, total: int):
 def run(config) -> int:
   """Runs every (method, strength) x item; returns the process exit code.
 
+  With several processes (`jax.process_count()`), this process edits its
+  shard of the items; every process waits for the others before the
+  primary writes the summary.
+
   Raises:
     ValueError, OSError: a run failure (see the module docstring), once.
   """
@@ -176,19 +207,46 @@ def run(config) -> int:
     for e in errors:
       print(f"error: {e}", file=sys.stderr)
     return 1
-  with _progress(config.progress, len(runs) * len(items)) as bar:
+  processes, primary = jax.process_count(), jax.process_index() == 0
+  mine = parallel.shard(items)
+  try:
+    ok = _edit_runs(config, job, runs, mine, report, primary)
+  except Exception:
+    parallel.wait_for_all("maskgit_edit_done")  # The others may finish.
+    raise
+  parallel.wait_for_all("maskgit_edit_done")
+  if not ok:  # An item failed (without keep_going): its error was printed.
+    return 1
+  if primary and config.get("summary_grid", False):
+    _summary_grids(config, runs, [it.name for it in items])
+  if processes > 1:
+    print(f"Process {jax.process_index()} of {processes} "
+          f"({len(mine)} of {len(items)} items):", file=sys.stderr)
+  report.print(config.output_dir, config.num_samples)
+  if processes > 1 and primary:
+    done = sum(outputs.is_done(job.item_dir(m, s, it))
+               for m, s in runs for it in items)
+    print(f"Job ({processes} processes): {done} of "
+          f"{len(runs) * len(items)} edits done in {config.output_dir}.",
+          file=sys.stderr)
+  return 1 if report.failures else 0
+
+
+def _edit_runs(config, job: _Job, runs, items: list[inputs.Item],
+               report: outputs.Report, primary: bool) -> bool:
+  """Edits this process's items of every run; False if one failed."""
+  with _progress(config.progress and primary, len(runs) * len(items)) as bar:
     for method, strength in runs:
-      outputs.start_run(outputs.run_dir(config.output_dir, method, strength))
+      if primary:
+        outputs.start_run(outputs.run_dir(config.output_dir, method,
+                                          strength))
       bar.set_description(f"{method} s={strength:.2f}")
       todo = job.todo(method, strength, items, report)
       bar.update(len(items) - len(todo))
       if not job.edit_run(method, strength, todo, report, bar) and (
           not config.keep_going):
-        return 1
-  if config.get("summary_grid", False):
-    _summary_grids(config, runs, [it.name for it in items])
-  report.print(config.output_dir, config.num_samples)
-  return 1 if report.failures else 0
+        return False
+  return True
 
 
 def _summary_grids(config, runs, names: list[str]) -> None:
