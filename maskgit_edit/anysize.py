@@ -626,7 +626,8 @@ def outpaint(editor: protocol.BaseEditor, options: Any, images, sides,
   return OutpaintResult(
       images=work[:, :h, :w], canvas=canvas[0], known=known,
       weights=weights[:h, :w], region=region[:h, :w],
-      layout=dict(sides=sides, windows=placed), seconds=seconds,
+      layout=dict(sides=sides, strength=float(strength), windows=placed),
+      seconds=seconds,
       compiled=compiled)
 
 
