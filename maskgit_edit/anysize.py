@@ -142,7 +142,8 @@ def parse_sides(spec) -> dict[str, int]:
   return sides
 
 
-def _check_image(x, what: str) -> np.ndarray:
+def check_image(x, what: str) -> np.ndarray:
+  """float32 [H, W, 3] of a float image of any size (ValueError else)."""
   x = np.asarray(x)
   if not np.issubdtype(x.dtype, np.floating):
     raise ValueError(f"{what} must be float in [0, 1] (divide by 255 "
@@ -368,8 +369,8 @@ def edit_items(editor: protocol.BaseEditor, options: Any,
         yield _Failed(getattr(src, "name", "?"), e)
         continue
       try:
-        image = _check_image(it.image, f"{it.name}: image")
-        guide = _check_image(it.guide, f"{it.name}: guide")
+        image = check_image(it.image, f"{it.name}: image")
+        guide = check_image(it.guide, f"{it.name}: guide")
         only_outpaint = bool(sides) and it.mask is None and (
             image.shape == guide.shape) and np.array_equal(_u8(image),
                                                            _u8(guide))
@@ -576,7 +577,7 @@ def outpaint(editor: protocol.BaseEditor, options: Any, images, sides,
     raise ValueError(f"outpaint takes [H, W, 3] or [S, H, W, 3] images, got "
                      f"{images.shape}.")
   for i, im in enumerate(images):
-    _check_image(im, f"image {i}")
+    check_image(im, f"image {i}")
   images = np.asarray(images, np.float32)
   n = len(images)
   size = int(editor.image_size)
