@@ -220,14 +220,13 @@ def plan(pixel_mask_HW: np.ndarray, size: int, feather: int, context: int
   # feather + 1 covers Euclidean <= 2 * feather) are one cluster.
   grown = (ndimage.binary_dilation(e, np.ones((2 * feather + 1,) * 2, bool))
            if feather else e)
-  labels, n = ndimage.label(grown, np.ones((3, 3), bool))
+  labels, _ = ndimage.label(grown, np.ones((3, 3), bool))
   labels = np.where(e, labels, 0)
   clusters = []
   for k, sl in enumerate(ndimage.find_objects(labels), 1):
     if sl is not None:
       clusters.append(((sl[0].start, sl[1].start, sl[0].stop, sl[1].stop),
                        [k]))
-  del n
   margin = feather + context
   merged = True
   while merged:  # Merge clusters that fit one native window together.
