@@ -495,7 +495,7 @@ def _finish(editor, options, job: _Job, edited: Output | None, sides,
                        if edited is not None else 0.0)
   canvas_item = dataclasses.replace(
       it, image=res.canvas, guide=res.canvas if edited is None else
-      _extend(np.asarray(it.guide, np.float32), sides))
+      extend(np.asarray(it.guide, np.float32), sides))
   yield Output(item=canvas_item, images=res.images, pixel_mask=pixel_mask,
                weights=weights.astype(np.float32),
                region=res.region | (place(edited.region, False)
@@ -506,8 +506,9 @@ def _finish(editor, options, job: _Job, edited: Output | None, sides,
                batch=num_samples, layout=layout)
 
 
-def _extend(image: np.ndarray, sides: dict[str, int]) -> np.ndarray:
-  """The image on the extended canvas, new pixels edge-replicated."""
+def extend(image: np.ndarray, sides: dict[str, int]) -> np.ndarray:
+  """The image on the extended canvas, new pixels edge-replicated (the
+  plain fill outpainting starts from)."""
   return np.pad(image, ((sides.get("top", 0), sides.get("bottom", 0)),
                         (sides.get("left", 0), sides.get("right", 0)),
                         (0, 0)), mode="edge")
@@ -581,7 +582,7 @@ def outpaint(editor: protocol.BaseEditor, options: Any, images, sides,
   n = len(images)
   size = int(editor.image_size)
   options = editor.default_options() if options is None else options
-  canvas = np.stack([_extend(im, sides) for im in images])
+  canvas = np.stack([extend(im, sides) for im in images])
   known = np.zeros(canvas.shape[1:3], bool)
   top, left = sides.get("top", 0), sides.get("left", 0)
   known[top:top + images.shape[1], left:left + images.shape[2]] = True

@@ -427,8 +427,10 @@ class App:
     tab.last = Result(out.samples, out.overlay)
     dt = time.perf_counter() - t0
     windows = len(out.layout["outpaint"]["windows"])
+    before = anysize.extend(tab.session.image, parsed)  # The plain fill.
     return {"samples": [png_data_url(s) for s in tab.last.samples],
             "overlay": png_data_url(tab.last.overlay), "seconds": dt,
+            "before": png_data_url(before),
             "compiled": f"outpaint/{n}",
             "status": (f"Outpainted to {nw}x{nh} ({windows} windows, seed "
                        f"{seed}): {n} sample(s) in {dt:.2f} s. Click a "

@@ -260,6 +260,8 @@ async function showSamples(res, key) {
     box.appendChild(img);
   });
   ui.lastSamples = res.samples;
+  // Outpainting: compare with the image on the larger canvas (plain fill).
+  $("compare-before").src = res.before || ui.current;
   $("compare-after").src = res.samples[0];
   $("overlay").src = res.overlay;
   $("status").textContent = res.status;
