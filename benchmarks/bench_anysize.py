@@ -26,7 +26,6 @@ use the same batch size; on a shared CPU the timings are rough). Pixels outside 
 feather band are checked bit-identical in both collage conditions.
 """
 
-import json
 import os
 import sys
 import time

@@ -4,6 +4,7 @@
                        num_samples=4)
     res.images        # float32 [S, H, W, 3] at the input's size
     res.layout        # {"mode": "native" | "downscaled" | "mixed", windows}
+                      # (an S x S image is the plain edit: no layout)
     out = anysize.outpaint(editor, options, image_HW3, sides="left:32")
     out.images        # float32 [S, H, W + 32, 3]
 
@@ -635,8 +636,12 @@ def outpaint(editor: protocol.BaseEditor, options: Any, images, sides,
 def edit(editor: protocol.BaseEditor, options: Any, image, guide,
          mask=None, label: int = 0, strength: float = 0.5, seed: int = 0,
          num_samples: int = 1, batch_size: int = 8, context: int = 8,
-         outpaint=None, outpaint_strength: float = 1.0) -> Output:
+         outpaint=None, outpaint_strength: float = 1.0
+         ) -> loop.ItemOutput:
   """Edits one image of any size (module docstring); see `edit_items`.
+
+  Returns an `Output` (with `layout`), or for an S x S image without
+  outpainting the plain `loop.ItemOutput` of the editor's own edit.
 
   Raises:
     ValueError (guidance.GuidanceError): bad images, nothing to edit, bad
