@@ -140,6 +140,29 @@ def test_upload_any_size_and_download_at_source_size(app):
   assert small.size == (32, 32)
 
 
+def test_upload_keep_size_edits_in_windows_and_downloads_exactly(app):
+  rng = np.random.default_rng(3)
+  src = rng.integers(0, 256, (40, 72, 3), dtype=np.uint8)
+  tab = app.upload(_png_url(src), "keep", 0, "wide.png")
+  image = tab.session.image
+  assert image.shape == (40, 72, 3) and app.view(tab, "")["image_size"] == [
+      72, 40]
+  np.testing.assert_array_equal(image_io.to_uint8(image), src)
+  k = app.scale
+  layer = np.zeros((40 * k, 72 * k, 4), np.uint8)
+  layer[10 * k:14 * k, 50 * k:58 * k] = (255, 0, 0, 255)
+  app.edit(tab, core.png_data_url(layer), None, "sdedit", 0.5, 2, 0)
+  far = np.ones((40, 72), bool)
+  far[10 - 3:14 + 3, 50 - 3:58 + 3] = False
+  np.testing.assert_array_equal(tab.last.samples[0][far], image[far])
+  app.keep(tab, 0)
+  out = np.asarray(Image.open(io.BytesIO(app.download(tab, at_source=True))))
+  np.testing.assert_array_equal(out, image_io.to_uint8(tab.session.image))
+  np.testing.assert_array_equal(out[far], src[far])
+  with pytest.raises(core.UserError, match="'keep' takes at most 128x128"):
+    app.upload(_png_url(np.zeros((20, 200, 3), np.uint8)), "keep", 0)
+
+
 @pytest.mark.parametrize("call,match", [
     (lambda a, t: a.upload(base64.b64encode(b"hello").decode(), "pad", 0),
      "not an image"),
@@ -283,7 +306,7 @@ def test_server_pages_and_file_routes(server):
   info = json.loads(_request(server, "/api/info")[2])
   assert info["size"] == 32 and "diffusion_ddim" in info["methods"]
   assert info["max_upload_mb"] == 10 and info["fits"] == ["crop", "pad",
-                                                           "stretch"]
+                                                           "stretch", "keep"]
 
 
 def test_server_flow_and_separate_tabs(server, app):

@@ -253,3 +253,34 @@ def test_outpaint_keep_edit_undo_in_browser(server):
     assert not browser.console_errors(driver)
   finally:
     driver.quit()
+
+
+def test_keep_size_upload_edits_at_its_size_in_browser(server):
+  """An upload with fit 'keep size' (40x72, shown smaller than its canvas)
+  is edited as it is: a stroke across its middle changes pixels near the
+  stroke only, and the samples have the upload's size."""
+  app = server.app
+  driver = browser.start()
+  try:
+    browser.open_editor(driver, server.url)
+    src = np.random.default_rng(7).integers(0, 256, (40, 72, 3),
+                                            dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(src).save(buf, format="PNG")
+    driver.execute_script("document.getElementById('fit').value = 'keep'")
+    v = browser.version(driver)
+    browser.drop_or_paste(driver, buf.getvalue(), "drop")
+    _wait_image(driver, app, src, v, "keep-size upload")
+    browser.draw_stroke(driver, -40, 40, 0)
+    browser.click(driver, "edit-btn")
+    samples = browser.wait_for(
+        lambda: browser.idle(driver) and len(browser.sample_images(driver))
+        == NUM_SAMPLES and browser.sample_images(driver), 120, "samples")
+    assert not browser.message(driver), browser.message(driver)
+    changed = np.any(np.stack(samples) != src, -1).any(0)
+    assert samples[0].shape == src.shape and changed.any()
+    assert not changed[:, :12].any() and not changed[:, -12:].any()
+    assert not changed[:8].any() and not changed[-8:].any()
+    assert not browser.console_errors(driver)
+  finally:
+    driver.quit()

@@ -47,7 +47,10 @@ DISPLAY_SIDE = 384  # The canvas side is at least this many CSS pixels.
 MAX_SAMPLES = 8
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # An uploaded file, as sent.
 MAX_UPLOAD_SIDE = 4096  # Width and height of an upload, each.
-FITS = ("crop", "pad", "stretch")  # How a non-square upload becomes square.
+# How an upload becomes the image edited: a square of the model's size
+# (crop, pad, stretch), or the upload as it is (keep: edited in model-size
+# windows, at most MAX_CANVAS_FACTOR model sides a side).
+FITS = ("crop", "pad", "stretch", "keep")
 MAX_CANVAS_FACTOR = 4  # Outpainting stops at this many model sides a side.
 
 
@@ -141,7 +144,7 @@ def fit_box(width: int, height: int, mode: str) -> Fit:
   """The source region that `mode` maps onto the model's square."""
   if mode not in FITS:
     raise UserError(f"Unknown fit {mode!r}; choose one of {', '.join(FITS)}.")
-  if mode == "stretch" or width == height:
+  if mode in ("stretch", "keep") or width == height:
     return Fit(mode, 0, 0, width, height)
   side = min(width, height) if mode == "crop" else max(width, height)
   return Fit(mode, (width - side) // 2, (height - side) // 2, side, side)
@@ -149,9 +152,19 @@ def fit_box(width: int, height: int, mode: str) -> Fit:
 
 def fit_image(source: np.ndarray, size: int, mode: str
               ) -> tuple[np.ndarray, Fit]:
-  """uint8 [H, W, 3] -> (float32 [size, size, 3], Fit); padding is white."""
+  """uint8 [H, W, 3] -> (float32 [size, size, 3], Fit); padding is white.
+
+  `keep`: the source as it is (float32 [H, W, 3]); UserError if a side is
+  larger than MAX_CANVAS_FACTOR * size.
+  """
   h, w = source.shape[:2]
   box = fit_box(w, h, mode)
+  if mode == "keep":
+    most = MAX_CANVAS_FACTOR * size
+    if max(h, w) > most:
+      raise UserError(f"The image is {w}x{h}; 'keep' takes at most "
+                      f"{most}x{most} (choose crop, pad or stretch).")
+    return source.astype(np.float32) / 255.0, box
   canvas = np.full((box.h, box.w, 3), 255, np.uint8)
   x0, y0 = max(box.x, 0), max(box.y, 0)
   x1, y1 = min(box.x + box.w, w), min(box.y + box.h, h)

@@ -162,9 +162,12 @@ class Server(http.server.ThreadingHTTPServer):
             body.get("label", 0), str(body.get("name", ""))))
         h, w = tab.source.shape[:2]
         how = "" if w == h else {"crop": ", cropped", "pad": ", padded",
-                                 "stretch": ", stretched"}[tab.fit.mode]
-        status = (f"Uploaded {tab.name} ({w}x{h}{how}; edited at "
-                  f"{app.size}x{app.size}).")
+                                 "stretch": ", stretched",
+                                 "keep": ""}[tab.fit.mode]
+        at = (f"in {app.size}x{app.size} windows" if tab.fit.mode == "keep"
+              and (w, h) != (app.size, app.size) else
+              f"at {app.size}x{app.size}")
+        status = f"Uploaded {tab.name} ({w}x{h}{how}; edited {at})."
       else:
         tab = self.queued(lambda: app.generate(body.get("label", 0),
                                                body.get("seed", 0)))

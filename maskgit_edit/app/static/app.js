@@ -62,6 +62,7 @@ async function run(fn) {
 
 // ------------------------------------------------------------- canvases
 const layers = () => [$("image-layer"), $("mask-layer"), $("paint-layer")];
+const MAX_CSS_SIDE = 768;  // Canvas side on the page at most (CSS px).
 
 // Canvas of the image's size (model pixels) x the display scale: square
 // until an outpainted sample is kept. Resizing clears the layers.
@@ -71,9 +72,11 @@ function setupCanvas(w, h) {
   for (const c of layers()) {
     if (c.width !== dw || c.height !== dh) { c.width = dw; c.height = dh; }
   }
-  $("canvas").style.width = dw + "px";
-  $("canvas").style.height = dh + "px";
-  $("editor").style.width = (dw + 2) + "px";  // The tools wrap above it.
+  // Large images are shown smaller (pos() maps CSS to canvas pixels).
+  const css = Math.min(1, MAX_CSS_SIDE / Math.max(dw, dh));
+  $("canvas").style.width = dw * css + "px";
+  $("canvas").style.height = dh * css + "px";
+  $("editor").style.width = (dw * css + 2) + "px";  // Tools wrap above it.
 }
 
 function clearLayers() {
@@ -400,7 +403,8 @@ async function init() {
   bindOutput("num-samples", "num-samples-out");
   $("upload-hint").textContent = `Files up to ${info.max_upload_mb} MB and ` +
       `${info.max_upload_side}x${info.max_upload_side} px; edited at ` +
-      `${info.size}x${info.size} (drop or paste onto the canvas too).`;
+      `${info.size}x${info.size}, or with "keep size" as they are in ` +
+      `${info.size}x${info.size} windows (drop or paste onto the canvas too).`;
   $("intro").append(` The model edits ${info.size}x${info.size} images; ` +
       `pixels farther than ${info.feather} px from the edit never change.`);
   for (const col of ["#e8262b", "#2b6fe8", "#f5d90a", "#1faa3c", "#000000", "#ffffff"]) {
