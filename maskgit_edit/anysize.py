@@ -198,7 +198,7 @@ def _place(lo: int, hi: int, side: int, extent: int) -> tuple[int, int]:
 
 def plan(pixel_mask_HW: np.ndarray, size: int, feather: int, context: int
          ) -> list[tuple[Window, np.ndarray]]:
-  """The windows that edit E, each with its cluster's mask (bool [H, W]).
+  """The windows that edit E, each with its cluster's mask in the window.
 
   Args:
     pixel_mask_HW: bool [H, W], E, with H, W >= size.
@@ -207,8 +207,9 @@ def plan(pixel_mask_HW: np.ndarray, size: int, feather: int, context: int
     context: px of context beyond the feather band on each side.
 
   Returns:
-    (window, cluster mask) pairs; the clusters partition E, and their
-    feather bands are disjoint.
+    (window, mask) pairs: mask = bool [height, width], the cluster's pixels
+    in the window's crop. The clusters partition E (each lies inside its
+    window), and their feather bands are disjoint.
   """
   e = np.asarray(pixel_mask_HW, bool)
   shape = e.shape
@@ -223,27 +224,16 @@ def plan(pixel_mask_HW: np.ndarray, size: int, feather: int, context: int
            if feather else e)
   labels, _ = ndimage.label(grown, np.ones((3, 3), bool))
   labels = np.where(e, labels, 0)
-  clusters = []
-  for k, sl in enumerate(ndimage.find_objects(labels), 1):
-    if sl is not None:
-      clusters.append(((sl[0].start, sl[1].start, sl[0].stop, sl[1].stop),
-                       [k]))
+  clusters = [((sl[0].start, sl[1].start, sl[0].stop, sl[1].stop), [k])
+              for k, sl in enumerate(ndimage.find_objects(labels), 1)
+              if sl is not None]
   margin = feather + context
-  merged = True
-  while merged:  # Merge clusters that fit one native window together.
-    merged = False
-    for i in range(len(clusters)):
-      for j in range(i + 1, len(clusters)):
-        box = _union(clusters[i][0], clusters[j][0])
-        if _fits(box, margin, shape, size):
-          clusters[i] = (box, clusters[i][1] + clusters[j][1])
-          del clusters[j]
-          merged = True
-          break
-      if merged:
-        break
+  clusters = _merge(clusters, margin, shape, size)
+  lut = np.zeros(len(ndimage.find_objects(labels)) + 1, np.int32)
+  for c, (_, ks) in enumerate(sorted(clusters), 1):
+    lut[ks] = c
   out = []
-  for box, ks in sorted(clusters):
+  for c, (box, ks) in enumerate(sorted(clusters), 1):
     y0, x0, y1, x1 = box
     ny0, nx0 = max(0, y0 - margin), max(0, x0 - margin)
     ny1, nx1 = min(shape[0], y1 + margin), min(shape[1], x1 + margin)
@@ -252,16 +242,49 @@ def plan(pixel_mask_HW: np.ndarray, size: int, feather: int, context: int
     left, w = _place(nx0, nx1, side, shape[1])
     pad = ((side - h) // 2, (side - w) // 2)
     mode = "native" if side == size else "downscaled"
-    out.append((Window(top, left, h, w, side, pad, mode, box),
-                np.isin(labels, ks)))
+    crop = lut[labels[top:top + h, left:left + w]] == c
+    out.append((Window(top, left, h, w, side, pad, mode, box), crop))
   return out
 
 
+def _merge(clusters: list, margin: int, shape, size: int) -> list:
+  """Merges (box, labels) clusters while two fit one native window.
+
+  Passes until nothing merges; a cluster is only compared with clusters
+  whose box centre lies within a window side of its own (a grid of
+  S-pixel cells), so many far-apart strokes stay fast.
+  """
+  cell = lambda b: ((b[0] + b[2]) // 2 // size, (b[1] + b[3]) // 2 // size)
+  merged = True
+  while merged:
+    merged = False
+    out: list = []
+    grid: dict = {}
+    for box, ks in clusters:
+      cy, cx = cell(box)
+      near = (i for dy in (-1, 0, 1) for dx in (-1, 0, 1)
+              for i in grid.get((cy + dy, cx + dx), ()))
+      for i in near:
+        union = _union(out[i][0], box)
+        if _fits(union, margin, shape, size):
+          grid[cell(out[i][0])].remove(i)
+          out[i] = (union, out[i][1] + ks)
+          grid.setdefault(cell(union), []).append(i)
+          merged = True
+          break
+      else:
+        grid.setdefault((cy, cx), []).append(len(out))
+        out.append((box, ks))
+    clusters = out
+  return clusters
+
+
 def _window_input(win: Window, image, guide, cluster, size: int):
-  """(image, guide, mask) of a window, S x S, float32 / bool."""
+  """(image, guide, mask) of a window, S x S, float32 / bool; `cluster`:
+  the cluster's mask in the window's crop."""
   sl = (slice(win.top, win.top + win.height),
         slice(win.left, win.left + win.width))
-  img, m = image[sl], cluster[sl]
+  img, m = image[sl], cluster
   gd = np.where(m[..., None], guide[sl], img)
   if win.mode == "native":
     return img, gd, m
@@ -287,7 +310,7 @@ def _paste(win: Window, canvas, res: loop.ItemOutput, cluster, feather: int,
                                            canvas[(slice(None),) + sl])
     reg = res.region
   else:
-    w = compositing.feather_mask(cluster[sl], feather)
+    w = compositing.feather_mask(cluster, feather)
     up = _resize(res.images, win.side, Image.BICUBIC)
     pt, pl = win.pad
     up = up[:, pt:pt + win.height, pl:pl + win.width]
