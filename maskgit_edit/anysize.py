@@ -60,6 +60,7 @@ from PIL import Image
 from scipy import ndimage
 
 from maskgit import compositing
+from maskgit import image_io
 from maskgit_edit import guidance
 from maskgit_edit import protocol
 from maskgit_edit.batch import loop
@@ -395,13 +396,13 @@ def edit_items(editor: protocol.BaseEditor, options: Any,
         image = check_image(it.image, f"{it.name}: image")
         guide = check_image(it.guide, f"{it.name}: guide")
         only_outpaint = bool(sides) and it.mask is None and (
-            image.shape == guide.shape) and np.array_equal(_u8(image),
-                                                           _u8(guide))
+            image.shape == guide.shape) and np.array_equal(
+                image_io.to_uint8(image), image_io.to_uint8(guide))
         if image.shape == (size, size, 3) and not sides:
           yield it  # The plain path: one edit of the whole image.
           continue
-        if only_outpaint:
-          jobs[k] = _Job(it, image.shape[:2], [])
+        if only_outpaint:  # A marker through the loop's failure path, so
+          jobs[k] = _Job(it, image.shape[:2], [])  # it keeps its place.
           yield _Failed("", _Later(k))
           continue
         e = guidance.pixel_mask(image, guide, it.mask)
@@ -457,10 +458,6 @@ class _Later(ValueError):
   def __init__(self, key: int):
     super().__init__("outpaint only")
     self.key = key
-
-
-def _u8(x):
-  return np.round(np.clip(x, 0.0, 1.0) * 255.0).astype(np.uint8)
 
 
 def _assemble(job: _Job, size: int, feather: int) -> Output:
