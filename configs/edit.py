@@ -40,7 +40,19 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   # line; relative paths are relative to the manifest).
   c.inputs = ""
   c.label = 0  # Default class label (a manifest line may override it).
-  c.resize = False  # Resize inputs to model.image_size instead of failing.
+  # Resize inputs to model.image_size. False: images of any size are edited
+  # in model-size windows around the edit (maskgit_edit/anysize.py: native
+  # scale when the edit plus margins fits a window, else a downscaled
+  # context window pasted back around E only); outputs have the input's size.
+  c.resize = False
+  c.window_context = 8  # Px of image context around E's feather band.
+  # Outpainting: extend every image by N px on the given sides, e.g.
+  # "left:32,right:32" (sides: left, right, top, bottom); "" = off. The new
+  # area is filled window by window (known pixels bit-identical); the item's
+  # paint, if any, is edited first. With outpainting a guide identical to
+  # its image (no mask) is allowed: the item is only outpainted.
+  c.outpaint = ""
+  c.outpaint_strength = 1.0  # Strength of the outpainting edits (1 = inpaint).
   # ---- Editing.
   # A registered method (maskgit_edit/methods: inpaint, context, self_fixed,
   # self_learned, sdedit, selfcond) or a plug-in's (diffusion_sdedit,

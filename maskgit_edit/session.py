@@ -16,6 +16,11 @@ when it is set (`prepare_images`), each edit then encodes only the guide's
 window, and a kept sample's tokens are the ones it was decoded from
 (`keep_sample`: no re-encode).
 
+Images of any size: an image that is not the editor's size is edited in
+model-size windows around the paint (`maskgit_edit.anysize`), and
+`outpaint(sides)` extends the canvas (accepting a sample makes the larger
+image the session's). Token caching applies to model-size images only.
+
 History: every accept (and `set_image`) pushes the previous (image, label)
 state; `undo`/`redo` move through it; a new accept after an undo drops the
 redo branch. At most `max_history` states are kept.
@@ -28,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from maskgit_edit import anysize
 from maskgit_edit import guidance
 from maskgit_edit import protocol
 
@@ -58,11 +64,16 @@ class SessionEdit:
       darkened.
     result: the underlying `protocol.EditResult` (N = 1).
     editor: the editor that made it.
+    whole: the editor edited the whole image in one call (its tokens can be
+      cached on accept); False for windowed edits and outpainting.
+    layout: windows / outpainting done (`anysize`), {} for whole edits.
   """
   samples: np.ndarray
   overlay: np.ndarray
   result: protocol.EditResult
   editor: protocol.BaseEditor
+  whole: bool = True
+  layout: dict = dataclasses.field(default_factory=dict)
 
 
 def edit_overlay(image: np.ndarray, region_HW: np.ndarray,
@@ -92,7 +103,7 @@ class Session:
 
   def __init__(self, editor: protocol.BaseEditor, image, label: int = 0,
                max_history: int = 50):
-    """`image`: float [H, W, 3] in [0, 1], the editor's size."""
+    """`image`: float [H, W, 3] in [0, 1], any size (see module doc)."""
     self.editor = editor
     self.max_history = int(max_history)
     self._undo: list[_State] = []
@@ -103,13 +114,19 @@ class Session:
   # --------------------------------------------------------------- state
   def _make_state(self, image, label) -> _State:
     ed = self.editor
-    image = protocol.check_images(image, ed.image_size)
-    if len(image) != 1:
-      raise ValueError(f"A session holds one image, got {len(image)}.")
+    arr = np.asarray(image)
+    if arr.ndim == 4 and len(arr) != 1:
+      raise ValueError(f"A session holds one image, got {len(arr)}.")
+    image = np.clip(anysize.check_image(arr[0] if arr.ndim == 4 else arr,
+                                        "The session image"), 0.0, 1.0)
     label = int(protocol.check_labels(label, ed.num_classes)[0])
-    image = np.clip(image[0], 0.0, 1.0)
-    ed.prepare_images(image[None])
+    if self._model_size(image):
+      ed.prepare_images(image[None])
     return _State(image=image, label=label)
+
+  def _model_size(self, image, editor=None) -> bool:
+    s = (editor or self.editor).image_size
+    return image.shape == (s, s, 3)
 
   @property
   def image(self) -> np.ndarray:
@@ -163,7 +180,7 @@ class Session:
       strength, seed, num_samples: as `BaseEditor.edit`.
       options: the method's options (None: the editor's defaults).
       editor: another method's editor for this edit (default: the
-        session's); it must edit images of the same size.
+        session's).
 
     Raises:
       `guidance.GuidanceError`/ValueError like `BaseEditor.edit` (e.g.
@@ -175,6 +192,11 @@ class Session:
     if guide.shape != st.image.shape:
       raise guidance.GuidanceError(f"Guide {guide.shape} and image "
                                    f"{st.image.shape} differ in shape.")
+    if not self._model_size(st.image, ed):  # Windows around the paint.
+      out = anysize.edit(ed, options, st.image, guide, mask=mask,
+                         label=st.label, strength=strength, seed=seed,
+                         num_samples=num_samples)
+      return self._windowed(ed, out, st.image)
     res = ed.edit(st.image[None], guide[None],
                   masks=None if mask is None else [mask], labels=st.label,
                   strength=strength, seed=seed, num_samples=num_samples,
@@ -182,6 +204,42 @@ class Session:
     overlay = edit_overlay(st.image, res.regions[0], res.pixel_masks[0])
     self._last = SessionEdit(samples=res.images[0], overlay=overlay,
                              result=res, editor=ed)
+    return self._last
+
+  def outpaint(self, sides, strength: float = 1.0, seed: int = 0,
+               num_samples: int = 1, options: Any = None,
+               editor: protocol.BaseEditor | None = None) -> SessionEdit:
+    """Extends the image by `sides` ('left:32,right:32' or a dict) and
+    fills the new area (`anysize.outpaint`); `accept` keeps the larger
+    image. The original pixels are bit-identical in every sample.
+
+    Raises:
+      ValueError: bad sides (one sentence naming the problem).
+    """
+    ed = editor or self.editor
+    st = self._state
+    res = anysize.outpaint(ed, options, np.repeat(st.image[None],
+                                                  int(num_samples), 0),
+                           sides, label=st.label, strength=strength,
+                           seed=seed)
+    new = ~res.known
+    out = anysize.Output(
+        item=None, images=res.images, pixel_mask=new, weights=res.weights,
+        region=res.region, tokens=None, seconds=res.seconds,
+        compiled=res.compiled, batch=int(num_samples),
+        layout=dict(outpaint=res.layout))
+    return self._windowed(ed, out, res.canvas)
+
+  def _windowed(self, ed, out, base: np.ndarray) -> SessionEdit:
+    """The SessionEdit of an `anysize` output over `base` [H, W, 3]."""
+    res = protocol.EditResult(
+        images=out.images[None], pixel_masks=out.pixel_mask[None],
+        feather_weights=out.weights[None], regions=out.region[None],
+        timings=dict(total=out.seconds), compiled=out.compiled)
+    self._last = SessionEdit(
+        samples=out.images, overlay=edit_overlay(base, out.region,
+                                                 out.pixel_mask),
+        result=res, editor=ed, whole=False, layout=out.layout)
     return self._last
 
   def accept(self, index: int) -> np.ndarray:
@@ -193,7 +251,8 @@ class Session:
     if not 0 <= int(index) < s:
       raise SessionError(f"Sample index {index} out of range [0, {s}).")
     index = int(index)
-    last.editor.keep_sample(self._state.image, last.result, 0, index)
+    if last.whole:
+      last.editor.keep_sample(self._state.image, last.result, 0, index)
     image = np.asarray(last.samples[index], np.float32).copy()
     self._push(_State(image=image, label=self._state.label))
     return self.image

@@ -140,6 +140,29 @@ def test_upload_any_size_and_download_at_source_size(app):
   assert small.size == (32, 32)
 
 
+def test_upload_keep_size_edits_in_windows_and_downloads_exactly(app):
+  rng = np.random.default_rng(3)
+  src = rng.integers(0, 256, (40, 72, 3), dtype=np.uint8)
+  tab = app.upload(_png_url(src), "keep", 0, "wide.png")
+  image = tab.session.image
+  assert image.shape == (40, 72, 3) and app.view(tab, "")["image_size"] == [
+      72, 40]
+  np.testing.assert_array_equal(image_io.to_uint8(image), src)
+  k = app.scale
+  layer = np.zeros((40 * k, 72 * k, 4), np.uint8)
+  layer[10 * k:14 * k, 50 * k:58 * k] = (255, 0, 0, 255)
+  app.edit(tab, core.png_data_url(layer), None, "sdedit", 0.5, 2, 0)
+  far = np.ones((40, 72), bool)
+  far[10 - 3:14 + 3, 50 - 3:58 + 3] = False
+  np.testing.assert_array_equal(tab.last.samples[0][far], image[far])
+  app.keep(tab, 0)
+  out = np.asarray(Image.open(io.BytesIO(app.download(tab, at_source=True))))
+  np.testing.assert_array_equal(out, image_io.to_uint8(tab.session.image))
+  np.testing.assert_array_equal(out[far], src[far])
+  with pytest.raises(core.UserError, match="'keep' takes at most 128x128"):
+    app.upload(_png_url(np.zeros((20, 200, 3), np.uint8)), "keep", 0)
+
+
 @pytest.mark.parametrize("call,match", [
     (lambda a, t: a.upload(base64.b64encode(b"hello").decode(), "pad", 0),
      "not an image"),
@@ -164,6 +187,10 @@ def test_upload_any_size_and_download_at_source_size(app):
     (lambda a, t: a.load_example("nope"), "Unknown example"),
     (lambda a, t: a.generate(len(a.class_names), 0), "out of range"),
     (lambda a, t: a.generate("x", 0), "not a number"),
+    (lambda a, t: a.outpaint(t, "lft:8", 2, 0), "Unknown outpaint side"),
+    (lambda a, t: a.outpaint(t, "", 2, 0), "Give the sides"),
+    (lambda a, t: a.outpaint(t, "left:200", 2, 0), "up to 128x128"),
+    (lambda a, t: a.outpaint(t, "left:8", 0, 0), "Number of samples"),
 ])
 def test_user_errors(app, call, match):
   tab = app.load_example(app.examples[0].name)
@@ -194,6 +221,37 @@ def test_every_method_listed_and_diffusion_keeps_through_session(app):
            0.5, 1, 0)
   app.undo(tab)
   np.testing.assert_array_equal(tab.session.image, image)
+
+
+def test_outpaint_keep_then_edit_the_larger_image(app):
+  """Outpaint, keep: the image is the larger canvas (original pixels
+  bit-identical), the canvas layers are its size, edits run in windows,
+  undo returns to the square image, download gives the image's size."""
+  tab = app.load_example(app.examples[0].name)
+  image = tab.session.image
+  out = app.outpaint(tab, "left:8,bottom:4", 2, 0)
+  assert len(out["samples"]) == 2 and "40x36" in out["status"]
+  view = app.keep(tab, 1)
+  grown = tab.session.image
+  assert grown.shape == (36, 40, 3) and view["image_size"] == [40, 36]
+  assert view["source_size"] == [40, 36]
+  np.testing.assert_array_equal(grown[:32, 8:], image)
+  k = app.scale
+  layer = np.zeros((36 * k, 40 * k, 4), np.uint8)
+  layer[20 * k:24 * k, 10 * k:16 * k] = (255, 0, 0, 255)
+  app.edit(tab, core.png_data_url(layer), None, "sdedit", 0.5, 2, 0)
+  sample = tab.last.samples[0]
+  assert sample.shape == (36, 40, 3)
+  far = np.ones((36, 40), bool)
+  far[20 - 3:24 + 3, 10 - 3:16 + 3] = False
+  np.testing.assert_array_equal(sample[far], grown[far])
+  with pytest.raises(core.UserError, match="canvas is 480x432"):
+    app.edit(tab, _layer(app, slice(0, 2), slice(0, 2)), None, "sdedit",
+             0.5, 2, 0)
+  out = Image.open(io.BytesIO(app.download(tab, at_source=True)))
+  assert out.size == (40, 36)
+  app.undo(tab)
+  assert tab.session.image.shape == (32, 32, 3)
 
 
 def test_tabs_are_bounded():
@@ -248,7 +306,7 @@ def test_server_pages_and_file_routes(server):
   info = json.loads(_request(server, "/api/info")[2])
   assert info["size"] == 32 and "diffusion_ddim" in info["methods"]
   assert info["max_upload_mb"] == 10 and info["fits"] == ["crop", "pad",
-                                                           "stretch"]
+                                                           "stretch", "keep"]
 
 
 def test_server_flow_and_separate_tabs(server, app):

@@ -208,3 +208,79 @@ def test_three_concurrent_clients_get_their_own_results(server):
   # Each kept its own edit: the three images differ where each painted.
   assert not np.array_equal(results[0], results[1])
   assert not np.array_equal(results[1], results[2])
+
+
+def test_outpaint_keep_edit_undo_in_browser(server):
+  """Outpaint left:8, keep a sample: the canvas grows to the larger image
+  (original pixels unchanged); a stroke on it edits at that size; undo
+  returns to the square canvas."""
+  app = server.app
+  k = app.scale
+  driver = browser.start()
+  try:
+    browser.open_editor(driver, server.url)
+    original = _shown(driver, app)
+    driver.execute_script(
+        "document.getElementById('outpaint-sides').value = 'left:8'")
+    browser.click(driver, "outpaint-btn")
+    samples = browser.wait_for(
+        lambda: browser.idle(driver) and len(browser.sample_images(driver))
+        == NUM_SAMPLES and browser.sample_images(driver), 120,
+        "outpainted samples")
+    assert not browser.message(driver), browser.message(driver)
+    for s in samples:
+      assert s.shape == (app.size, app.size + 8, 3)
+      np.testing.assert_array_equal(s[:, 8:], original)
+    v = browser.version(driver)
+    browser.click_sample(driver, 1)
+    _wait_image(driver, app, samples[1], v, "keep outpainted")
+    assert browser.canvas_image(driver).shape == (app.size * k,
+                                                  (app.size + 8) * k, 3)
+    browser.draw_stroke(driver, -30, 30, 0)
+    browser.click(driver, "edit-btn")
+    edited = browser.wait_for(
+        lambda: browser.idle(driver) and len(browser.sample_images(driver))
+        == NUM_SAMPLES and browser.sample_images(driver), 120,
+        "samples of the larger image")
+    assert not browser.message(driver), browser.message(driver)
+    assert all(s.shape == samples[1].shape for s in edited)
+    changed = np.any(np.stack(edited) != samples[1], -1).any(0)
+    assert changed.any() and not changed[:, :4].any()
+    v = browser.version(driver)
+    browser.click(driver, "undo-btn")
+    _wait_image(driver, app, original, v, "undo outpaint")
+    assert browser.canvas_image(driver).shape == (app.display, app.display, 3)
+    assert not browser.console_errors(driver)
+  finally:
+    driver.quit()
+
+
+def test_keep_size_upload_edits_at_its_size_in_browser(server):
+  """An upload with fit 'keep size' (40x72, shown smaller than its canvas)
+  is edited as it is: a stroke across its middle changes pixels near the
+  stroke only, and the samples have the upload's size."""
+  app = server.app
+  driver = browser.start()
+  try:
+    browser.open_editor(driver, server.url)
+    src = np.random.default_rng(7).integers(0, 256, (40, 72, 3),
+                                            dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(src).save(buf, format="PNG")
+    driver.execute_script("document.getElementById('fit').value = 'keep'")
+    v = browser.version(driver)
+    browser.drop_or_paste(driver, buf.getvalue(), "drop")
+    _wait_image(driver, app, src, v, "keep-size upload")
+    browser.draw_stroke(driver, -40, 40, 0)
+    browser.click(driver, "edit-btn")
+    samples = browser.wait_for(
+        lambda: browser.idle(driver) and len(browser.sample_images(driver))
+        == NUM_SAMPLES and browser.sample_images(driver), 120, "samples")
+    assert not browser.message(driver), browser.message(driver)
+    changed = np.any(np.stack(samples) != src, -1).any(0)
+    assert samples[0].shape == src.shape and changed.any()
+    assert not changed[:, :12].any() and not changed[:, -12:].any()
+    assert not changed[:8].any() and not changed[-8:].any()
+    assert not browser.console_errors(driver)
+  finally:
+    driver.quit()

@@ -60,7 +60,9 @@ def _png_header(path, width, height):
 @pytest.mark.parametrize("side,resize,message", [
     (14000, False, "too large"),       # Past PIL's decompression-bomb limit.
     (10000, True, "10000x10000"),      # Past ours: refused before decoding.
-    (5000, False, "is 5000x5000, expected 32x32"),  # Ours: wrong size.
+    # Any size is edited in windows now: the header passes, and this
+    # header-only file fails to decode, in one line.
+    (5000, False, "Cannot read image"),
 ])
 def test_huge_image_one_line_before_decoding(tmp_path, capsys, side, resize,
                                              message):

@@ -93,8 +93,8 @@ def test_session_errors(editor, image_guide):
     s.edit(image[:16], options=opts, num_samples=2)
   with pytest.raises(session_lib.SessionError, match="undo"):
     s.undo()
-  with pytest.raises(ValueError, match="shape"):
-    session_lib.Session(editor, image[:16])
+  with pytest.raises(ValueError, match=r"\[H, W, 3\]"):
+    session_lib.Session(editor, image[..., 0])
   guide = image.copy()
   guide[0:4, 0:4] = 0.0
   s.edit(guide, options=opts, num_samples=2)
@@ -112,3 +112,28 @@ def test_history_limit(editor, image_guide):
   with pytest.raises(session_lib.SessionError):
     s.undo()
   np.testing.assert_allclose(s.image, 0.1)
+
+
+def test_any_size_session_and_outpaint(editor):
+  """A 40x56 image is edited in windows; outpaint grows the image on
+  accept; far and original pixels stay bit-identical; undo returns."""
+  image = np.random.default_rng(1).random((40, 56, 3)).astype(np.float32)
+  guide = image.copy()
+  guide[20:23, 30:34] = (0.0, 1.0, 0.0)
+  s = session_lib.Session(editor, image)
+  opts = editor_lib.EditOptions(**OPTS)
+  out = s.edit(guide, strength=0.5, num_samples=2, options=opts)
+  assert out.samples.shape == (2, 40, 56, 3) and not out.whole
+  assert out.layout["mode"] == "native"
+  far = np.ones((40, 56), bool)
+  far[20 - 3:23 + 3, 30 - 3:34 + 3] = False
+  assert np.array_equal(out.samples[0][far], image[far])
+  s.accept(1)
+  edited = s.image
+  grown = s.outpaint("top:8,right:4", num_samples=2, options=opts)
+  assert grown.samples.shape == (2, 48, 60, 3)
+  assert np.array_equal(grown.samples[0][8:, :56], edited)
+  with pytest.raises(ValueError, match="Unknown outpaint side"):
+    s.outpaint("up:8")
+  assert s.accept(0).shape == (48, 60, 3)
+  assert s.undo().shape == (40, 56, 3)

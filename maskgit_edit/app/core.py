@@ -12,7 +12,10 @@ registry) and turns page requests into session calls. Bad input raises
 Canvas protocol (what `app.js` sends): the image is shown enlarged `scale`
 times (nearest neighbour); the user paints on a `paint` layer (RGBA, the
 colours the edit should follow) and a `mask` layer (alpha only: the region
-the model may change without colour guidance), both at the display size.
+the model may change without colour guidance), both at the display size
+(the image's size x `scale`; the image is square until an outpainted sample
+is kept, then it is the larger canvas and edits run in model-size windows,
+`maskgit_edit.anysize`).
 A model pixel is edited when any display pixel of its block is painted or
 masked; its guide colour is the block mean of the paint composited over the
 image.
@@ -32,6 +35,7 @@ import numpy as np
 from PIL import Image
 
 from maskgit import image_io
+from maskgit_edit import anysize
 from maskgit_edit import session as session_lib
 from maskgit_edit.batch import inputs
 from maskgit_edit.app import methods
@@ -43,7 +47,11 @@ DISPLAY_SIDE = 384  # The canvas side is at least this many CSS pixels.
 MAX_SAMPLES = 8
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # An uploaded file, as sent.
 MAX_UPLOAD_SIDE = 4096  # Width and height of an upload, each.
-FITS = ("crop", "pad", "stretch")  # How a non-square upload becomes square.
+# How an upload becomes the image edited: a square of the model's size
+# (crop, pad, stretch), or the upload as it is (keep: edited in model-size
+# windows, at most MAX_CANVAS_FACTOR model sides a side).
+FITS = ("crop", "pad", "stretch", "keep")
+MAX_CANVAS_FACTOR = 4  # Outpainting stops at this many model sides a side.
 
 
 class UserError(ValueError):
@@ -136,7 +144,7 @@ def fit_box(width: int, height: int, mode: str) -> Fit:
   """The source region that `mode` maps onto the model's square."""
   if mode not in FITS:
     raise UserError(f"Unknown fit {mode!r}; choose one of {', '.join(FITS)}.")
-  if mode == "stretch" or width == height:
+  if mode in ("stretch", "keep") or width == height:
     return Fit(mode, 0, 0, width, height)
   side = min(width, height) if mode == "crop" else max(width, height)
   return Fit(mode, (width - side) // 2, (height - side) // 2, side, side)
@@ -144,9 +152,19 @@ def fit_box(width: int, height: int, mode: str) -> Fit:
 
 def fit_image(source: np.ndarray, size: int, mode: str
               ) -> tuple[np.ndarray, Fit]:
-  """uint8 [H, W, 3] -> (float32 [size, size, 3], Fit); padding is white."""
+  """uint8 [H, W, 3] -> (float32 [size, size, 3], Fit); padding is white.
+
+  `keep`: the source as it is (float32 [H, W, 3]); UserError if a side is
+  larger than MAX_CANVAS_FACTOR * size.
+  """
   h, w = source.shape[:2]
   box = fit_box(w, h, mode)
+  if mode == "keep":
+    most = MAX_CANVAS_FACTOR * size
+    if max(h, w) > most:
+      raise UserError(f"The image is {w}x{h}; 'keep' takes at most "
+                      f"{most}x{most} (choose crop, pad or stretch).")
+    return source.astype(np.float32) / 255.0, box
   canvas = np.full((box.h, box.w, 3), 255, np.uint8)
   x0, y0 = max(box.x, 0), max(box.y, 0)
   x1, y1 = min(box.x + box.w, w), min(box.y + box.h, h)
@@ -193,8 +211,10 @@ def _block_mean(x: np.ndarray, k: int) -> np.ndarray:
   return x.reshape(h, k, w, k, *x.shape[2:]).mean(axis=(1, 3))
 
 
-def _layer(data: Any, what: str, side: int) -> np.ndarray | None:
-  """A canvas layer (PNG data URL) -> uint8 [side, side, 4], None if absent."""
+def _layer(data: Any, what: str, shape: tuple[int, int]
+           ) -> np.ndarray | None:
+  """A canvas layer (PNG data URL) -> uint8 [h, w, 4] (`shape`), None if
+  absent."""
   if data in (None, ""):
     return None
   raw = decode_data_url(data, f"{what} layer", MAX_UPLOAD_BYTES)
@@ -203,9 +223,10 @@ def _layer(data: Any, what: str, side: int) -> np.ndarray | None:
     im.load()
   except (OSError, SyntaxError) as e:
     raise UserError(f"The {what} layer is not a PNG image.") from e
-  if im.size != (side, side):
+  h, w = shape
+  if im.size != (w, h):
     raise UserError(f"The {what} layer is {im.size[0]}x{im.size[1]}, the "
-                    f"canvas is {side}x{side}: reload the page.")
+                    f"canvas is {w}x{h}: reload the page.")
   return np.asarray(im.convert("RGBA"))
 
 
@@ -276,8 +297,11 @@ class App:
 
   def view(self, tab: Tab, status: str) -> dict:
     """The page's state after the tab's image changed."""
-    h, w = tab.source.shape[:2]
-    return {"image": png_data_url(tab.session.image),
+    image = tab.session.image
+    h, w = (tab.source.shape[:2] if image.shape == tab.start.shape
+            else image.shape[:2])  # An outpainted image: its own size.
+    return {"image": png_data_url(image),
+            "image_size": [image.shape[1], image.shape[0]],
             "can_undo": tab.session.can_undo,
             "can_redo": tab.session.can_redo, "label": tab.session.label,
             "source_size": [w, h], "name": tab.name, "status": status}
@@ -324,13 +348,14 @@ class App:
 
   def read_canvas(self, tab: Tab, paint: Any, mask: Any
                   ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Canvas layers -> (guide float [S, S, 3], mask bool [S, S], share of
-    pixels painted)."""
-    d, k = self.display, self.scale
-    paint = _layer(paint, "paint", d)
-    region = _layer(mask, "mask", d)
+    """Canvas layers -> (guide float [H, W, 3], mask bool [H, W], share of
+    pixels painted); H, W = the session image's size."""
+    k = self.scale
     image = tab.session.image
-    painted = np.zeros((self.size, self.size), bool)
+    shape = (image.shape[0] * k, image.shape[1] * k)
+    paint = _layer(paint, "paint", shape)
+    region = _layer(mask, "mask", shape)
+    painted = np.zeros(image.shape[:2], bool)
     guide = image
     if paint is not None:
       alpha = paint[..., 3:].astype(np.float32) / 255.0
@@ -383,6 +408,47 @@ class App:
                        f"({100 * painted:.0f}% painted). Click a sample to "
                        "keep it.")}
 
+  def outpaint(self, tab: Tab, sides: Any, num_samples: Any,
+               seed: Any) -> dict:
+    """Extends the image by `sides` ('left:16,right:16') by inpainting
+    windows (the base editor, method `inpaint`); samples wait in `tab.last`
+    for keep."""
+    try:
+      parsed = anysize.parse_sides(str(sides or ""))
+      n, seed = int(num_samples), int(seed)
+    except (TypeError, ValueError) as e:
+      raise UserError(str(e)) from e
+    if not parsed:
+      raise UserError("Give the sides to extend, e.g. left:16,right:16.")
+    if not 1 <= n <= MAX_SAMPLES:
+      raise UserError(f"Number of samples must be in [1, {MAX_SAMPLES}].")
+    h, w = tab.session.image.shape[:2]
+    nh = h + parsed.get("top", 0) + parsed.get("bottom", 0)
+    nw = w + parsed.get("left", 0) + parsed.get("right", 0)
+    most = MAX_CANVAS_FACTOR * self.size
+    if max(nh, nw) > most:
+      raise UserError(f"The outpainted image would be {nw}x{nh}; the editor "
+                      f"keeps images up to {most}x{most}.")
+    t0 = time.perf_counter()
+    with self._compute:
+      try:
+        out = tab.session.outpaint(parsed, num_samples=n, seed=seed,
+                                   options=self.editors.options("inpaint"),
+                                   editor=self.base)
+      except ValueError as e:
+        raise UserError(str(e)) from e
+    tab.last = Result(out.samples, out.overlay)
+    dt = time.perf_counter() - t0
+    windows = len(out.layout["outpaint"]["windows"])
+    before = anysize.extend(tab.session.image, parsed)  # The plain fill.
+    return {"samples": [png_data_url(s) for s in tab.last.samples],
+            "overlay": png_data_url(tab.last.overlay), "seconds": dt,
+            "before": png_data_url(before),
+            "compiled": f"outpaint/{n}",
+            "status": (f"Outpainted to {nw}x{nh} ({windows} windows, seed "
+                       f"{seed}): {n} sample(s) in {dt:.2f} s. Click a "
+                       "sample to keep it.")}
+
   def _run(self, tab: Tab, editor, guide, region, strength, seed, n,
            opts) -> Result:
     """The edit, through the session (any method's editor)."""
@@ -423,8 +489,8 @@ class App:
   def download(self, tab: Tab, at_source: bool) -> bytes:
     """PNG of the current image, at the source's size or the model's."""
     image = tab.session.image
-    if not at_source:
-      return png_bytes(image)
+    if not at_source or image.shape != tab.start.shape:
+      return png_bytes(image)  # Outpainted: the image is its own size.
     return png_bytes(paste_back(tab.source, tab.start, image, tab.fit))
 
   def warmup(self, method: str | None = None,

@@ -12,6 +12,7 @@ to disk):
   POST /api/generate          {sid, label, seed}
   POST /api/edit              {sid, paint, mask, method, strength,
                                num_samples, seed}
+  POST /api/outpaint          {sid, sides, num_samples, seed}
   POST /api/keep              {sid, index}
   POST /api/undo | /api/redo  {sid}
   GET  /api/download?sid=S&at=source|model
@@ -161,9 +162,12 @@ class Server(http.server.ThreadingHTTPServer):
             body.get("label", 0), str(body.get("name", ""))))
         h, w = tab.source.shape[:2]
         how = "" if w == h else {"crop": ", cropped", "pad": ", padded",
-                                 "stretch": ", stretched"}[tab.fit.mode]
-        status = (f"Uploaded {tab.name} ({w}x{h}{how}; edited at "
-                  f"{app.size}x{app.size}).")
+                                 "stretch": ", stretched",
+                                 "keep": ""}[tab.fit.mode]
+        at = (f"in {app.size}x{app.size} windows" if tab.fit.mode == "keep"
+              and (w, h) != (app.size, app.size) else
+              f"at {app.size}x{app.size}")
+        status = f"Uploaded {tab.name} ({w}x{h}{how}; edited {at})."
       else:
         tab = self.queued(lambda: app.generate(body.get("label", 0),
                                                body.get("seed", 0)))
@@ -176,6 +180,10 @@ class Server(http.server.ThreadingHTTPServer):
         return self.queued(lambda: app.edit(
             tab, body.get("paint"), body.get("mask"), body.get("method"),
             body.get("strength"), body.get("num_samples"), body.get("seed")))
+      if route == "outpaint":
+        return self.queued(lambda: app.outpaint(
+            tab, body.get("sides"), body.get("num_samples"),
+            body.get("seed")))
       if route == "keep":
         return app.keep(tab, body.get("index"))
       if route == "undo":
@@ -267,7 +275,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     except ValueError:
       return self._user_error(path, "The request is not a JSON object.")
     if route not in ("session", "example", "upload", "generate", "edit",
-                     "keep", "undo", "redo"):
+                     "outpaint", "keep", "undo", "redo"):
       return self._json(404, {"error": "Not found."})
     try:
       return self._json(200, self.server.api(route, body))

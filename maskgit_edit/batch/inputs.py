@@ -8,8 +8,9 @@
   optional "mask", "label", "name"; relative paths are relative to the file.
 
 Loading checks every file's header size before decoding anything: the guide
-and the mask must have the image's size (also with `resize`), and the image
-must be the model's size unless `resize`.
+and the mask must have the image's size (also with `resize`); with a `size`
+and no `resize` the image must be that size (the batch runner passes no size
+unless `resize`: any size is edited in windows, maskgit_edit/anysize.py).
 """
 
 from __future__ import annotations
@@ -164,9 +165,12 @@ def _manifest(path: str) -> tuple[list[Item], list[str]]:
           for r in records], errors
 
 
-def load_item(item: Item, size: int, resize: bool
+def load_item(item: Item, size: int | None, resize: bool
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-  """(image, guide [size, size, 3], mask [size, size] or None) as float32.
+  """(image, guide [H, W, 3], mask [H, W] or None) as float32.
+
+  H = W = size when given (resized with `resize`, else checked); None =
+  the files' own size.
 
   Raises:
     ItemError: a file is missing, unreadable, too large, or of the wrong
@@ -197,8 +201,8 @@ class ItemLoader:
   item's failure.
   """
 
-  def __init__(self, item: Item, size: int, resize: bool, default_label: int,
-               seed: int):
+  def __init__(self, item: Item, size: int | None, resize: bool,
+               default_label: int, seed: int):
     self.item = item
     self.name = item.name
     self._args = (size, resize)

@@ -35,6 +35,7 @@ import sys
 import jax
 
 from maskgit import runtime
+from maskgit_edit import anysize
 from maskgit_edit.batch import inputs
 from maskgit_edit.batch import loop
 from maskgit_edit.batch import outputs
@@ -127,13 +128,15 @@ class _Job:
   def _edit_and_write(self, editor, method, strength, items, report, bar,
                       writer) -> bool:
     c = self.config
-    sources = [inputs.ItemLoader(it, self.size, c.resize, c.label, c.seed)
-               for it in items]
+    # Without `resize`, images of any size: windows (maskgit_edit/anysize).
+    sources = [inputs.ItemLoader(it, self.size if c.resize else None,
+                                 c.resize, c.label, c.seed) for it in items]
     ok = True
-    stream = loop.edit_items(
+    stream = anysize.edit_items(
         editor, self.options(method), sources, strength=strength,
         num_samples=c.num_samples, batch_size=int(c.batch_size),
-        isolate_errors=bool(c.keep_going))
+        isolate_errors=bool(c.keep_going), context=int(c.window_context),
+        outpaint=c.outpaint, outpaint_strength=float(c.outpaint_strength))
 
     def written():
       report.done += 1
@@ -148,11 +151,14 @@ class _Job:
           return False
         continue
       item = out.item.data
+      record = outputs.item_record(item, out, c, method, strength,
+                                   out.item.label, not c.tokenizer_path)
+      if isinstance(out, anysize.Output):  # Windows / outpainting done.
+        record.update(size=list(out.images.shape[1:3]), layout=out.layout)
       writer.put(
           self.item_dir(method, strength, item), out.images,
-          outputs.item_panels(out.item.image, out.item.guide, out),
-          outputs.item_record(item, out, c, method, strength, out.item.label,
-                              not c.tokenizer_path), on_done=written)
+          outputs.item_panels(out.item.image, out.item.guide, out), record,
+          on_done=written)
       if not out.compiled:
         report.edit_seconds.append(out.seconds)
     return ok
@@ -197,6 +203,13 @@ def run(config) -> int:
   runs = runs_from_config(config)
   if int(config.batch_size) < 1:
     raise ValueError(f"batch_size must be >= 1, got {config.batch_size}.")
+  anysize.parse_sides(config.outpaint)  # Bad sides fail before any work.
+  if int(config.window_context) < 0:
+    raise ValueError("window_context must be >= 0, got "
+                     f"{config.window_context}.")
+  if not 0.0 <= float(config.outpaint_strength) <= 1.0:
+    raise ValueError("outpaint_strength must be in [0, 1], got "
+                     f"{config.outpaint_strength}.")
   job = _Job(config)
   for m, _ in runs:
     job.options(m)  # A bad setting fails before any work.

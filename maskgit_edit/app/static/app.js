@@ -37,7 +37,8 @@ function showMessage(text, kind) {
 function setBusy(b) {
   ui.busy = b;
   document.body.dataset.busy = b ? "1" : "";
-  for (const id of ["edit-btn", "new-seed-btn", "load-btn", "gen-btn"]) {
+  for (const id of ["edit-btn", "new-seed-btn", "load-btn", "gen-btn",
+                    "outpaint-btn"]) {
     $(id).disabled = b;
   }
   $("undo-btn").disabled = b || !ui.canUndo;
@@ -61,13 +62,21 @@ async function run(fn) {
 
 // ------------------------------------------------------------- canvases
 const layers = () => [$("image-layer"), $("mask-layer"), $("paint-layer")];
+const MAX_CSS_SIDE = 768;  // Canvas side on the page at most (CSS px).
 
-function setupCanvas() {
-  const d = ui.info.display;
-  for (const c of layers()) { c.width = d; c.height = d; }
-  $("canvas").style.width = d + "px";
-  $("canvas").style.height = d + "px";
-  $("editor").style.width = (d + 2) + "px";  // The tools wrap above it.
+// Canvas of the image's size (model pixels) x the display scale: square
+// until an outpainted sample is kept. Resizing clears the layers.
+function setupCanvas(w, h) {
+  const k = ui.info.scale;
+  const [dw, dh] = [(w || ui.info.size) * k, (h || ui.info.size) * k];
+  for (const c of layers()) {
+    if (c.width !== dw || c.height !== dh) { c.width = dw; c.height = dh; }
+  }
+  // Large images are shown smaller (pos() maps CSS to canvas pixels).
+  const css = Math.min(1, MAX_CSS_SIDE / Math.max(dw, dh));
+  $("canvas").style.width = dw * css + "px";
+  $("canvas").style.height = dh * css + "px";
+  $("editor").style.width = (dw * css + 2) + "px";  // Tools wrap above it.
 }
 
 function clearLayers() {
@@ -86,6 +95,7 @@ function loadImage(src) {
 // A new image from the server: drawn before the call returns.
 async function showState(state) {
   const img = await loadImage(state.image);
+  setupCanvas(...state.image_size);
   const c = $("image-layer");
   const ctx = c.getContext("2d");
   ctx.imageSmoothingEnabled = false;
@@ -127,9 +137,10 @@ function replaceImage(route, body) {
 
 // --------------------------------------------------------------- drawing
 function pos(e) {
-  const r = $("paint-layer").getBoundingClientRect();
-  const d = ui.info.display;
-  return [(e.clientX - r.left) * d / r.width, (e.clientY - r.top) * d / r.height];
+  const c = $("paint-layer");
+  const r = c.getBoundingClientRect();
+  return [(e.clientX - r.left) * c.width / r.width,
+          (e.clientY - r.top) * c.height / r.height];
 }
 
 function strokeTargets() {
@@ -224,29 +235,54 @@ async function doEdit() {
         method: method, strength: Number($("strength").value),
         num_samples: n, seed: Number($("seed").value),
       });
-      const imgs = await Promise.all(res.samples.map(loadImage));
-      const box = $("samples");
-      box.replaceChildren();
-      imgs.forEach((img, i) => {
-        img.className = "sample";
-        img.alt = `sample ${i}`;
-        img.title = `Keep sample ${i} (${i + 1})`;
-        img.dataset.index = String(i);
-        img.addEventListener("click", () => keep(i));
-        img.addEventListener("mouseenter", () => { $("compare-after").src = img.src; });
-        box.appendChild(img);
-      });
-      ui.lastSamples = res.samples;
-      $("compare-after").src = res.samples[0];
-      $("overlay").src = res.overlay;
-      $("status").textContent = res.status;
-      ui.expected[key] = res.seconds;
-      ui.compiled.add(res.compiled);
+      await showSamples(res, key);
       // Shown: the decoded samples are in the page; after the next frame.
       await new Promise((r) => requestAnimationFrame(() => r()));
       window.editTimings.push({
         click_to_shown_ms: performance.now() - t0,
         server_s: res.seconds, method: method, num_samples: n});
+      $("progress-note").textContent = "";
+    } finally {
+      stop();
+    }
+  });
+}
+
+// The samples of an edit or outpainting, each clickable to keep it.
+async function showSamples(res, key) {
+  const imgs = await Promise.all(res.samples.map(loadImage));
+  const box = $("samples");
+  box.replaceChildren();
+  imgs.forEach((img, i) => {
+    img.className = "sample";
+    img.alt = `sample ${i}`;
+    img.title = `Keep sample ${i} (${i + 1})`;
+    img.dataset.index = String(i);
+    img.addEventListener("click", () => keep(i));
+    img.addEventListener("mouseenter", () => { $("compare-after").src = img.src; });
+    box.appendChild(img);
+  });
+  ui.lastSamples = res.samples;
+  // Outpainting: compare with the image on the larger canvas (plain fill).
+  $("compare-before").src = res.before || ui.current;
+  $("compare-after").src = res.samples[0];
+  $("overlay").src = res.overlay;
+  $("status").textContent = res.status;
+  ui.expected[key] = res.seconds;
+  ui.compiled.add(res.compiled);
+}
+
+// Extends the image (sides like "left:16,right:16"); keep a sample to
+// continue editing the larger image.
+async function doOutpaint() {
+  const n = Number($("num-samples").value);
+  const key = `outpaint/${n}`;
+  return run(async () => {
+    const stop = startProgress(key);
+    try {
+      await showSamples(await api("outpaint", {
+        sides: $("outpaint-sides").value, num_samples: n,
+        seed: Number($("seed").value)}), key);
       $("progress-note").textContent = "";
     } finally {
       stop();
@@ -367,7 +403,8 @@ async function init() {
   bindOutput("num-samples", "num-samples-out");
   $("upload-hint").textContent = `Files up to ${info.max_upload_mb} MB and ` +
       `${info.max_upload_side}x${info.max_upload_side} px; edited at ` +
-      `${info.size}x${info.size} (drop or paste onto the canvas too).`;
+      `${info.size}x${info.size}, or with "keep size" as they are in ` +
+      `${info.size}x${info.size} windows (drop or paste onto the canvas too).`;
   $("intro").append(` The model edits ${info.size}x${info.size} images; ` +
       `pixels farther than ${info.feather} px from the edit never change.`);
   for (const col of ["#e8262b", "#2b6fe8", "#f5d90a", "#1faa3c", "#000000", "#ffffff"]) {
@@ -387,6 +424,7 @@ async function init() {
   $("clear-btn").onclick = clearLayers;
   $("edit-btn").onclick = doEdit;
   $("new-seed-btn").onclick = newSeed;
+  $("outpaint-btn").onclick = doOutpaint;
   $("undo-btn").onclick = () => replaceImage("undo");
   $("redo-btn").onclick = () => replaceImage("redo");
   $("load-btn").onclick = () => replaceImage("example", {name: $("example").value});
