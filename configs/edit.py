@@ -61,6 +61,16 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   c.patch_local = False  # Transformer + tokenizer on a window around E.
   c.window_margin = 1  # Tokens of transformer context around E.
   c.decoder_margin = 1  # Tokens of tokenizer context around the window.
+  # ---- Best-of-N reranking of any token method (maskgit_edit/rerank.py,
+  # docs/editing.md): N candidates per sample in one batch, keep the one
+  # with the lowest (1 - strength) * faithfulness + realism_weight *
+  # realism. N = 1 is off (the method bit for bit).
+  c.rerank = ml_collections.ConfigDict()
+  c.rerank.num_candidates = 1  # N candidates per sample.
+  # lambda: 8-bit levels of blurred guide RMSE per nat of the transformer's
+  # mean token NLL in E (0 = faithfulness only).
+  c.rerank.realism_weight = 1.0
+  c.rerank.blur_sigma = 2.0  # px, Gaussian blur of the faithfulness term.
   # ---- Each method's own options: a sub-section named after the method
   # (maskgit_edit/samplers/<method>.py, class Options; docs/editing.md).
   # Methods without options (inpaint, context) have no section.

@@ -93,6 +93,20 @@ def test_method_invariants(pool, kernel_config, inputs, name):
   if name.startswith("diffusion"):
     config = config.copy_and_resolve_references()
     config.diffusion.weights = ""  # Random tiny UNet.
+  _check_invariants(pool, config, name, inputs)
+
+
+@pytest.mark.parametrize("name", ("sdedit", "selfcond"))
+def test_reranked_method_invariants(pool, config, inputs, name):
+  """Best-of-3 reranking (maskgit_edit/rerank.py) keeps every promise; at
+  strength 1 it equals inpaint reranked the same way (the critic ignores
+  the guide there)."""
+  config = config.copy_and_resolve_references()
+  config.rerank.num_candidates = 3
+  _check_invariants(pool, config, name, inputs)
+
+
+def _check_invariants(pool, config, name, inputs):
   record = pool_lib.method(config, name)
   images, guides, masks = inputs
   mid = _edit(pool, config, name, inputs, [0.5, 0.3], seed=3)
@@ -135,12 +149,16 @@ def test_method_invariants(pool, kernel_config, inputs, name):
         want, zero.images.shape), atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ("sdedit", "selfcond", "diffusion_ddim"))
+@pytest.mark.parametrize("name", ("sdedit", "selfcond", "diffusion_ddim",
+                                  "sdedit_rerank", "selfcond_rerank"))
 def test_same_seed_same_output_whatever_the_batch(pool, config, inputs,
                                                   name):
+  config = config.copy_and_resolve_references()
   if name.startswith("diffusion"):
-    config = config.copy_and_resolve_references()
     config.diffusion.weights = ""
+  if name.endswith("_rerank"):
+    name = name[:-len("_rerank")]
+    config.rerank.num_candidates = 3
   images, guides, masks = inputs
   ed = pool.editor(config, name)
   opts = pool.options(config, name)
