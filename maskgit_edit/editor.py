@@ -412,6 +412,8 @@ class Editor(protocol.BaseEditor):
     out = jnp.where(strength_B[:, None] <= 0, g_e, out)
     if not opts.rerank.active:
       return out
+    if not opts.rerank.realism_weight:  # Faithfulness only: no extra pass.
+      return out, jnp.zeros(out.shape[:1], jnp.float32)
     realism = rerank_lib.realism_nll(
         lambda ids: logits_fn(ids, None), out, x.edit,
         m.tokenizer_config.num_codes)

@@ -52,7 +52,8 @@ class RerankOptions:
   Attributes:
     num_candidates: N candidates per sample (1 = off: the base method).
     realism_weight: lambda, 8-bit levels of blurred RMSE per nat of mean
-      token negative log-likelihood.
+      token negative log-likelihood (0: faithfulness only, and the 2
+      transformer passes of the realism term are skipped).
     blur_sigma: Gaussian blur (px) of the faithfulness term (0 = none).
   """
   num_candidates: int = 1
