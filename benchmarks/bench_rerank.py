@@ -11,15 +11,16 @@ strength by the mean perceptual distance to the truth is kept, and the
 reranked method (maskgit_edit/rerank.py: N candidates per sample, critic
 (1 - s) * blurred guide RMSE + lambda * token NLL) edits the same images at
 that strength, for each N of `--candidates` and each lambda of
-`--realism_weights`. Each reranked row is compared with the base row with
-paired image-bootstrap 95% intervals (`evaluation.stats`, resampling
-images) on the perceptual distance to the truth, the stroke RMSE
-(faithfulness), the RMSE to the truth and the seam, and likewise with the
-no-op and G_E reference rows. Latency per edit at batch
-1 and batched (`--latency_batch`) through the editing loop on local val
-edits, every entry timed in the same rounds (alternating, so that they share
-the machine's load), with the load average of each round. Runs are cached (per row) in `--runs_dir`.
-Writes `--out` (benchmarks/results/rerank_val.json).
+`--realism_weights`; and the base with critic-guided re-masking
+(maskgit_edit/samplers/critic.py) for each weight of `--critics`. Each row
+is compared with the base row with paired image-bootstrap 95% intervals
+(`evaluation.stats`, resampling images) on the perceptual distance to the
+truth, the stroke RMSE (faithfulness), the RMSE to the truth and the seam,
+and likewise with the no-op and G_E reference rows. Latency per edit at
+batch 1 and batched (`--latency_batch`) through the editing loop on local
+val edits, every entry timed in the same rounds (alternating, so that they
+share the machine's load), with the load average of each round. Runs are
+cached (per row) in `--runs_dir`. Writes `--out` (benchmarks/results/rerank_val.json).
 """
 
 import os
@@ -47,6 +48,9 @@ _CANDIDATES = flags.DEFINE_list("candidates", ["2", "4", "8"],
 _WEIGHTS = flags.DEFINE_list("realism_weights", ["1.0"],
                              "Critic lambdas (realism weight).")
 _SIGMA = flags.DEFINE_float("blur_sigma", 2.0, "Critic blur sigma (px).")
+_CRITICS = flags.DEFINE_list(
+    "critics", [], "Weights of the critic-guided re-masking option of the "
+    "base (samplers/critic.py), one row each (no reranking).")
 _VAL = flags.DEFINE_integer("val_images_per_kind", 16,
                             "Val images per restore kind.")
 _RUNS = flags.DEFINE_string("runs_dir",
@@ -197,9 +201,13 @@ def main(argv):
                 blur_sigma=_SIGMA.value)
       entries.append((runner.Entry(f"{base}_rerank{n}_l{lam}", base,
                                    dict(rerank=rr), ()), rr))
+  for w in _CRITICS.value:
+    entries.append((runner.Entry(f"{base}_critic{w}", base,
+                                 {base: dict(critic=float(w))}, ()),
+                    dict(num_candidates=1, critic=float(w))))
   for entry, rr in entries:
     per = ref if entry is base_entry else score(entry, strength)
-    row = dict(rerank=rr, mean={k: mean_iv(per[k]).as_list() for k in AXES})
+    row = dict(setting=rr, mean={k: mean_iv(per[k]).as_list() for k in AXES})
     others = dict(refs)
     if entry is not base_entry:
       others["base"] = ref

@@ -91,8 +91,15 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   c.self_learned.scale = 1.0
   c.sdedit = ml_collections.ConfigDict()
   c.sdedit.remask = True  # Unlikely guide tokens may be re-masked.
+  # Critic-guided re-masking (maskgit_edit/samplers/critic.py): weight of
+  # the tokens' agreement with the guide in the re-masking choice (0 = off)
+  # and its colour tolerance.
+  c.sdedit.critic = 0.0
+  c.sdedit.critic_sigma = 0.1
   c.selfcond = ml_collections.ConfigDict()
   c.selfcond.positions = "edit"  # Hints on all of E (edit) or masked only.
+  c.selfcond.critic = 0.0  # As sdedit.critic.
+  c.selfcond.critic_sigma = 0.1
   # ---- Plug-in modules that register more methods on import
   # (maskgit_edit/methods).
   c.plugins = ("baselines.sdedit",)  # diffusion_sdedit, diffusion_ddim.

@@ -96,13 +96,27 @@ def test_method_invariants(pool, kernel_config, inputs, name):
   _check_invariants(pool, config, name, inputs)
 
 
-@pytest.mark.parametrize("name", ("sdedit", "selfcond"))
-def test_reranked_method_invariants(pool, config, inputs, name):
-  """Best-of-3 reranking (maskgit_edit/rerank.py) keeps every promise; at
-  strength 1 it equals inpaint reranked the same way (the critic ignores
-  the guide there)."""
+def _variant(config, name: str):
+  """(config, method) of a method name with an option suffix: '_rerank'
+  (best of 3, maskgit_edit/rerank.py) or '_critic' (critic-guided
+  re-masking, maskgit_edit/samplers/critic.py)."""
   config = config.copy_and_resolve_references()
-  config.rerank.num_candidates = 3
+  if name.endswith("_rerank"):
+    name = name[:-len("_rerank")]
+    config.rerank.num_candidates = 3
+  if name.endswith("_critic"):
+    name = name[:-len("_critic")]
+    config[name].critic = 0.5
+  return config, name
+
+
+@pytest.mark.parametrize("name", ("sdedit_rerank", "selfcond_rerank",
+                                  "sdedit_critic", "selfcond_critic"))
+def test_option_variants_keep_the_invariants(pool, config, inputs, name):
+  """Reranking and the re-masking critic keep every promise; at strength 1
+  a reranked method equals inpaint reranked the same way (the critic
+  ignores the guide there), and the re-masking critic is off."""
+  config, name = _variant(config, name)
   _check_invariants(pool, config, name, inputs)
 
 
@@ -150,15 +164,13 @@ def _check_invariants(pool, config, name, inputs):
 
 
 @pytest.mark.parametrize("name", ("sdedit", "selfcond", "diffusion_ddim",
-                                  "sdedit_rerank", "selfcond_rerank"))
+                                  "sdedit_rerank", "selfcond_rerank",
+                                  "sdedit_critic", "selfcond_critic"))
 def test_same_seed_same_output_whatever_the_batch(pool, config, inputs,
                                                   name):
-  config = config.copy_and_resolve_references()
+  config, name = _variant(config, name)
   if name.startswith("diffusion"):
     config.diffusion.weights = ""
-  if name.endswith("_rerank"):
-    name = name[:-len("_rerank")]
-    config.rerank.num_candidates = 3
   images, guides, masks = inputs
   ed = pool.editor(config, name)
   opts = pool.options(config, name)

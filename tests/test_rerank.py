@@ -176,3 +176,23 @@ def test_keeps_the_most_likely_candidate_at_strength_one(pool, config, edit,
   for s in range(S):
     np.testing.assert_array_equal(kept.tokens.samples[0, s],
                                   t.samples[0, s * K + want[s]])
+
+
+def test_off_options_leave_the_evaluation_cache_key_alone():
+  """The evaluation's cached rows stay valid when reranking and the
+  re-masking critic are off (N = 1, critic 0 = the methods bit for bit)."""
+  from maskgit_edit.evaluation import runner  # pylint: disable=g-import-not-at-top
+  old = dict(num_iter=12, sdedit=dict(remask=True),
+             selfcond=dict(positions="edit"), progress=True)
+  new = dict(old, rerank=dict(num_candidates=1, realism_weight=1.0,
+                              blur_sigma=2.0),
+             sdedit=dict(remask=True, critic=0.0, critic_sigma=0.1),
+             selfcond=dict(positions="edit", critic=0.0, critic_sigma=0.1))
+  want = dict(num_iter=12, sdedit=dict(remask=True),
+              selfcond=dict(positions="edit"))
+  assert runner.cache_settings(old) == runner.cache_settings(new) == want
+  on = dict(new, rerank=dict(new["rerank"], num_candidates=4),
+            selfcond=dict(positions="edit", critic=0.5, critic_sigma=0.1))
+  got = runner.cache_settings(on)
+  assert got["rerank"]["num_candidates"] == 4
+  assert got["selfcond"]["critic"] == 0.5
