@@ -7,11 +7,11 @@ Uses the evaluation's benchmark, samples and scoring
 (`maskgit_edit.evaluation.runner`) on the validation split only (never
 test): the base method edits `val_images_per_kind` images of each restore
 kind (local, segment, global) at every strength of `--strengths`; its best
-strength by the mean perceptual distance to the truth is kept, and the
-reranked method (maskgit_edit/rerank.py: N candidates per sample, critic
-(1 - s) * blurred guide RMSE + lambda * token NLL) edits the same images at
-that strength, for each N of `--candidates` and each lambda of
-`--realism_weights`; and the base with critic-guided re-masking
+strength by the mean perceptual distance to the truth is kept (or
+`--strength`), and the reranked method (maskgit_edit/rerank.py: N candidates
+per sample, critic (1 - s) * blurred guide RMSE + lambda * token NLL) edits
+the same images at that strength, for each N of `--candidates` and each
+lambda of `--realism_weights`; and the base with critic-guided re-masking
 (maskgit_edit/samplers/critic.py) for each weight of `--critics`. Each row
 is compared with the base row with paired image-bootstrap 95% intervals
 (`evaluation.stats`, resampling images) on the perceptual distance to the
@@ -20,7 +20,8 @@ and likewise with the no-op and G_E reference rows. Latency per edit at
 batch 1 and batched (`--latency_batch`) through the editing loop on local
 val edits, every entry timed in the same rounds (alternating, so that they
 share the machine's load), with the load average of each round. Runs are
-cached (per row) in `--runs_dir`. Writes `--out` (benchmarks/results/rerank_val.json).
+cached (per row) in `--runs_dir`. Writes `--out`
+(benchmarks/results/rerank_val.json).
 """
 
 import os
@@ -48,6 +49,9 @@ _CANDIDATES = flags.DEFINE_list("candidates", ["2", "4", "8"],
 _WEIGHTS = flags.DEFINE_list("realism_weights", ["1.0"],
                              "Critic lambdas (realism weight).")
 _SIGMA = flags.DEFINE_float("blur_sigma", 2.0, "Critic blur sigma (px).")
+_AT = flags.DEFINE_float(
+    "strength", -1.0, "Compare at this strength (one of --strengths) "
+    "instead of the base's best on val (-1).")
 _CRITICS = flags.DEFINE_list(
     "critics", [], "Weights of the critic-guided re-masking option of the "
     "base (samplers/critic.py), one row each (no reranking).")
@@ -175,6 +179,11 @@ def main(argv):
   base_entry = runner.Entry(base, base, {}, ())
   curve = {float(s): score(base_entry, float(s)) for s in _STRENGTHS.value}
   strength = min(curve, key=lambda s: np.nanmean(curve[s]["perceptual"]))
+  best = strength
+  if _AT.value >= 0:
+    strength = float(_AT.value)
+    if strength not in curve:
+      raise app.UsageError(f"--strength {strength} is not in --strengths.")
   ref = curve[strength]
   resamples = stats.cluster_indices([b.ids[r] for r in rows], _BOOT.value,
                                     seed=0)
@@ -186,7 +195,8 @@ def main(argv):
       images=len(rows), base=base, base_curve={
           str(s): {k: float(np.nanmean(v[k])) for k in AXES}
           for s, v in curve.items()},
-      strength=strength, machine=runner.machine(), load_average_start=load0,
+      strength=strength, base_best_strength=best,
+      machine=runner.machine(), load_average_start=load0,
       rows={})
   # References (no tuning): the input unchanged and G_E (every token
   # method at strength 0); each row is also compared with them.

@@ -22,6 +22,7 @@ bucket, batch shape) runs the named steps
   sampler.start -> the one decode loop           -> `_decode_step`
   (`maskgit.decode`) -> shared invariants
   tokenizer decode of the window context         -> `_detokenize_step`
+  best of N candidates (`EditOptions.rerank`)    -> `_rerank_step`
 
 then composites host-side (`_composite`). Strength, labels, seeds and E are
 traced, so sweeping them does not recompile. Pixels are composited with a
