@@ -483,7 +483,11 @@ class Editor(protocol.BaseEditor):
     faith = jax.lax.map(lambda a: rerank_lib.faithfulness(
         a[0], a[1], a[2], ro.blur_sigma), (decoded_NK, gpix, region))
     n, k = out_NKww.shape[0], ro.num_candidates
-    score = rerank_lib.scores(faith, realism_NK, strength_N[:, None], ro)
+    # A method that ignores strength (inpaint) ignores the guide: the
+    # critic's strength-1 rule (realism only) at every strength.
+    critic_s = strength_N if opts.sampler.uses_strength else jnp.ones_like(
+        strength_N)
+    score = rerank_lib.scores(faith, realism_NK, critic_s[:, None], ro)
     idx = rerank_lib.best(score.reshape(n, num_samples, k))  # [N, S]
     pick = lambda x: jnp.take_along_axis(
         x.reshape((n, num_samples, k) + x.shape[2:]),

@@ -28,8 +28,9 @@ candidates ARE the base method's samples); the critic weighs faithfulness
 by (1 - s), so at s = 1 it ignores the guide and keeps the candidate the
 model finds most likely (with realism_weight = 0: the first candidate), i.e.
 the best of N inpaintings; at s = 0 every candidate is G_E (the editor's
-invariant) and the first is kept. N = 1 is the base method bit for bit (no
-critic runs).
+invariant) and the first is kept. A method that ignores strength (inpaint)
+is scored as at s = 1 at every strength (it ignores the guide). N = 1 is the
+base method bit for bit (no critic runs).
 """
 
 from __future__ import annotations

@@ -111,7 +111,8 @@ def _variant(config, name: str):
 
 
 @pytest.mark.parametrize("name", ("sdedit_rerank", "selfcond_rerank",
-                                  "sdedit_critic", "selfcond_critic"))
+                                  "inpaint_rerank", "sdedit_critic",
+                                  "selfcond_critic"))
 def test_option_variants_keep_the_invariants(pool, config, inputs, name):
   """Reranking and the re-masking critic keep every promise; at strength 1
   a reranked method equals inpaint reranked the same way (the critic
