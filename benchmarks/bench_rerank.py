@@ -52,6 +52,10 @@ _SIGMA = flags.DEFINE_float("blur_sigma", 2.0, "Critic blur sigma (px).")
 _AT = flags.DEFINE_float(
     "strength", -1.0, "Compare at this strength (one of --strengths) "
     "instead of the base's best on val (-1).")
+_KID = flags.DEFINE_bool(
+    "kid", False, "Also KID (realism) against the reference split, with "
+    "paired image-bootstrap differences (reference features cached in "
+    "runs_dir).")
 _CRITICS = flags.DEFINE_list(
     "critics", [], "Weights of the critic-guided re-masking option of the "
     "base (samplers/critic.py), one row each (no reranking).")
@@ -75,14 +79,16 @@ _OUT = flags.DEFINE_string(
 AXES = ("perceptual", "stroke", "truth_rmse", "seam")
 
 
-def _evaluation(config):
+def _evaluation(config, with_kid: bool):
+  """The evaluation's samples and scoring; KID's reference features only
+  when `with_kid` (`runs_dir/reference_features.npz`, used when its key
+  matches, else computed)."""
   from maskgit_edit.evaluation import runner
 
   class ValOnly(runner.Evaluation):
-    """The evaluation's samples and scoring, without KID's references."""
 
     def _reference_features(self):
-      return None
+      return super()._reference_features() if with_kid else None
 
   return ValOnly(config)
 
@@ -161,7 +167,7 @@ def main(argv):
   runtime.enable_compilation_cache(c.edit.compilation_cache)
   t_start = time.perf_counter()
   load0 = [round(x, 2) for x in os.getloadavg()]
-  ev = _evaluation(c)
+  ev = _evaluation(c, _KID.value)
   rows = ev.val_rows
   b = ev.bench
   base = _BASE.value
@@ -174,7 +180,10 @@ def main(argv):
           f"{np.nanmean(rec['metric_perceptual']):.2f} stroke "
           f"{np.nanmean(rec['metric_stroke']):.2f} "
           f"({time.perf_counter() - t0:.0f} s)", file=sys.stderr, flush=True)
-    return {k: np.asarray(rec[f"metric_{k}"], np.float64) for k in AXES}
+    out = {k: np.asarray(rec[f"metric_{k}"], np.float64) for k in AXES}
+    if ev.ref_feats is not None:
+      out["kid"] = stats.KidBootstrap(rec["features"], ev.ref_feats)
+    return out
 
   base_entry = runner.Entry(base, base, {}, ())
   curve = {float(s): score(base_entry, float(s)) for s in _STRENGTHS.value}
@@ -196,6 +205,7 @@ def main(argv):
           str(s): {k: float(np.nanmean(v[k])) for k in AXES}
           for s, v in curve.items()},
       strength=strength, base_best_strength=best,
+      features=c.features_path,
       machine=runner.machine(), load_average_start=load0,
       rows={})
   # References (no tuning): the input unchanged and G_E (every token
@@ -204,6 +214,11 @@ def main(argv):
           "g_e": score(runner.Entry("g_e", "sdedit", {}, (0.0,)), 0.0)}
   result["references"] = {k: {a: mean_iv(v[a]).as_list() for a in AXES}
                           for k, v in refs.items()}
+  kid_x1e3 = lambda iv: [1e3 * x for x in iv.as_list()]
+  if ev.ref_feats is not None:
+    for k, v in refs.items():
+      result["references"][k]["kid_x1e3"] = kid_x1e3(v["kid"].interval(
+          resamples))
   entries = [(base_entry, dict(num_candidates=1))]
   for lam in _WEIGHTS.value:
     for n in _CANDIDATES.value:
@@ -218,6 +233,8 @@ def main(argv):
   for entry, rr in entries:
     per = ref if entry is base_entry else score(entry, strength)
     row = dict(setting=rr, mean={k: mean_iv(per[k]).as_list() for k in AXES})
+    if "kid" in per:
+      row["mean"]["kid_x1e3"] = kid_x1e3(per["kid"].interval(resamples))
     others = dict(refs)
     if entry is not base_entry:
       others["base"] = ref
@@ -228,6 +245,10 @@ def main(argv):
         iv = stats.interval(np.nanmean(d), [np.nanmean(d[r])
                                             for r in resamples])
         row[f"minus_{other}"][k] = iv.as_list() + [
+            {"tie": "tie", "-": "better", "+": "worse"}[iv.verdict]]
+      if "kid" in per:
+        iv = stats.kid_diff_interval(per["kid"], vals["kid"], resamples)
+        row[f"minus_{other}"]["kid_x1e3"] = kid_x1e3(iv) + [
             {"tie": "tie", "-": "better", "+": "worse"}[iv.verdict]]
     result["rows"][entry.name] = row
     print(entry.name, row, file=sys.stderr, flush=True)
