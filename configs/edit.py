@@ -79,6 +79,16 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   c.patch_local = False  # Transformer + tokenizer on a window around E.
   c.window_margin = 1  # Tokens of transformer context around E.
   c.decoder_margin = 1  # Tokens of tokenizer context around the window.
+  # ---- Best-of-N reranking of any token method (maskgit_edit/rerank.py,
+  # docs/editing.md): N candidates per sample in one batch, keep the one
+  # with the lowest (1 - strength) * faithfulness + realism_weight *
+  # realism. N = 1 is off (the method bit for bit).
+  c.rerank = ml_collections.ConfigDict()
+  c.rerank.num_candidates = 1  # N candidates per sample.
+  # lambda: 8-bit levels of blurred guide RMSE per nat of the transformer's
+  # mean token NLL in E (0 = faithfulness only).
+  c.rerank.realism_weight = 1.0
+  c.rerank.blur_sigma = 2.0  # px, Gaussian blur of the faithfulness term.
   # ---- Each method's own options: a sub-section named after the method
   # (maskgit_edit/samplers/<method>.py, class Options; docs/editing.md).
   # Methods without options (inpaint, context) have no section.
@@ -99,8 +109,15 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   c.self_learned.scale = 1.0
   c.sdedit = ml_collections.ConfigDict()
   c.sdedit.remask = True  # Unlikely guide tokens may be re-masked.
+  # Critic-guided re-masking (maskgit_edit/samplers/critic.py): weight of
+  # the tokens' agreement with the guide in the re-masking choice (0 = off)
+  # and its colour tolerance.
+  c.sdedit.critic = 0.0
+  c.sdedit.critic_sigma = 0.1
   c.selfcond = ml_collections.ConfigDict()
   c.selfcond.positions = "edit"  # Hints on all of E (edit) or masked only.
+  c.selfcond.critic = 0.0  # As sdedit.critic.
+  c.selfcond.critic_sigma = 0.1
   # ---- Plug-in modules that register more methods on import
   # (maskgit_edit/methods).
   c.plugins = ("baselines.sdedit",)  # diffusion_sdedit, diffusion_ddim.

@@ -30,7 +30,7 @@ from configs import edit as edit_config
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The validation grid of strength-tuned methods: wide enough to bracket the
 # optimum (0 is G_E itself, a reference row).
-GRID = (0.05, 0.1, 0.2, 0.35, 0.5, 0.7)
+GRID = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7)
 
 
 def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
@@ -65,6 +65,11 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
       sdedit=dict(method="sdedit", strengths=GRID),
       selfcond=dict(method="selfcond", strengths=GRID),
       self_fixed=dict(method="self_fixed", strengths=GRID),
+      # Best of 4 selfcond samples by the critic (maskgit_edit/rerank.py;
+      # on val at s = 0.2: perceptual -0.64 [-0.96, -0.36] vs selfcond,
+      # benchmarks/results/rerank_val.json). ~4x selfcond's cost.
+      selfcond_rerank4=dict(method="selfcond", strengths=(0.05, 0.1, 0.2, 0.35),
+                            rerank=dict(num_candidates=4)),
       diffusion_ddim10=dict(method="diffusion_ddim", strengths=GRID,
                             diffusion=dict(num_steps=10)),
   ))
@@ -74,6 +79,10 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
       sdedit_no_remask=dict(base="sdedit", sdedit=dict(remask=False)),
       sdedit_patch_local=dict(base="sdedit", patch_local=True),
       selfcond_masked=dict(base="selfcond", selfcond=dict(positions="masked")),
+      # The critic without its realism term (faithfulness only).
+      selfcond_rerank4_no_realism=dict(
+          base="selfcond_rerank4",
+          rerank=dict(num_candidates=4, realism_weight=0.0)),
   ))
   c.ablation_kind = "local"
   # ---- Latency at the tuned strength: batch 1 and batched.

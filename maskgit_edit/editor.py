@@ -22,6 +22,7 @@ bucket, batch shape) runs the named steps
   sampler.start -> the one decode loop           -> `_decode_step`
   (`maskgit.decode`) -> shared invariants
   tokenizer decode of the window context         -> `_detokenize_step`
+  best of N candidates (`EditOptions.rerank`)    -> `_rerank_step`
 
 then composites host-side (`_composite`); with a mesh (`Editor(model, mesh)`,
 `maskgit_edit.batch.parallel`) each device runs it on its block of the
@@ -66,6 +67,7 @@ from maskgit_edit import guidance
 from maskgit_edit import hints as hints_lib
 from maskgit_edit import methods
 from maskgit_edit import protocol
+from maskgit_edit import rerank as rerank_lib
 from maskgit_edit.samplers import base as sampler_base
 
 MASK_ID = decode_lib.MASK_ID
@@ -92,6 +94,8 @@ class EditOptions:
     method_options: the method's own options (an instance of
       `methods.get(method).options_class`, e.g. `sdedit.Options(remask=
       False)`); None = that class's defaults (filled in by `validate`).
+    rerank: best-of-N reranking of every token method's samples
+      (`maskgit_edit.rerank`; num_candidates 1 = off).
   """
   method: str = "sdedit"
   num_iter: int = 12
@@ -104,6 +108,7 @@ class EditOptions:
   window_margin: int = 1
   decoder_margin: int = 1
   method_options: Any = None
+  rerank: rerank_lib.RerankOptions = rerank_lib.RerankOptions()
 
   @property
   def sampler(self) -> sampler_base.Sampler:
@@ -127,7 +132,11 @@ class EditOptions:
           f"method_options for {self.method!r} must be a "
           f"{sampler.options_class.__module__}."
           f"{sampler.options_class.__qualname__}, got {type(mo).__name__}.")
-    return dataclasses.replace(self, method_options=mo.validate())
+    if not isinstance(self.rerank, rerank_lib.RerankOptions):
+      raise ValueError("rerank must be a maskgit_edit.rerank.RerankOptions, "
+                       f"got {type(self.rerank).__name__}.")
+    return dataclasses.replace(self, method_options=mo.validate(),
+                               rerank=self.rerank.validate())
 
 
 def token_sampler(method: str) -> sampler_base.Sampler:
@@ -144,7 +153,8 @@ def options_from_config(config, method: str) -> EditOptions:
 
   Generic fields come from the top level (config.num_iter, ...); the method's
   own options from the sub-section named after it (e.g. config.sdedit.remask,
-  config.self_fixed.kernel), defaults for a missing section or key.
+  config.self_fixed.kernel), defaults for a missing section or key; the
+  reranking from the `rerank` section (`maskgit_edit.rerank`).
 
   Raises:
     ValueError: one line for an unknown method, an unknown key in the
@@ -152,7 +162,7 @@ def options_from_config(config, method: str) -> EditOptions:
   """
   sampler = token_sampler(method)
   generic = {f.name: config[f.name] for f in dataclasses.fields(EditOptions)
-             if f.name not in ("method", "method_options")}
+             if f.name not in ("method", "method_options", "rerank")}
   section = config.get(method) if hasattr(config, "get") else None
   kw = dict(section.to_dict() if hasattr(section, "to_dict")
             else section or {})
@@ -162,8 +172,10 @@ def options_from_config(config, method: str) -> EditOptions:
     raise ValueError(f"config.{method} has unknown option(s) "
                      f"{', '.join(unknown)}; valid: "
                      f"{', '.join(valid) or 'none'}.")
+  rerank = rerank_lib.from_config(config.get("rerank") if hasattr(
+      config, "get") else None)
   return EditOptions(method=method, method_options=sampler.options_class(
-      **kw), **generic).validate()
+      **kw), rerank=rerank, **generic).validate()
 
 
 def bucket(n: int, side: int) -> int:
@@ -375,13 +387,18 @@ class Editor(protocol.BaseEditor):
 
   def _decode_step(self, opts, num_samples, tr_params, prepared, key,
                    strength, seq):
-    """ONE edit: sampler start -> decode loop -> invariants: int32 [S, L].
+    """ONE edit: sampler start -> decode loop -> invariants.
 
     `key` is the edit's own key and `seq` its arrays (no batch axis), so an
     edit's samples do not depend on the other edits of the batch.
+
+    Returns int32 [S, L] tokens; with reranking (N candidates per sample)
+    the int32 [S * N, L] candidates and their realism float32 [S * N]
+    (`rerank.realism_nll`).
     """
     m = self.model
-    rep = lambda x: jnp.repeat(x[None], num_samples, axis=0)
+    rows = num_samples * opts.rerank.num_candidates
+    rep = lambda x: jnp.repeat(x[None], rows, axis=0)
     strength_B, seqs = rep(strength), jax.tree.map(rep, seq)
     x = sampler_base.StartInputs(
         rng=jax.random.fold_in(key, 1), original=seqs["original"],
@@ -401,7 +418,15 @@ class Editor(protocol.BaseEditor):
         hooks=hooks, aux=aux)
     g_e = jnp.where(x.edit, x.guide, x.original)
     out = jnp.where(x.edit, out, x.original)  # Tokens outside E never change.
-    return jnp.where(strength_B[:, None] <= 0, g_e, out)
+    out = jnp.where(strength_B[:, None] <= 0, g_e, out)
+    if not opts.rerank.active:
+      return out
+    if not opts.rerank.realism_weight:  # Faithfulness only: no extra pass.
+      return out, jnp.zeros(out.shape[:1], jnp.float32)
+    realism = rerank_lib.realism_nll(
+        lambda ids: logits_fn(ids, None), out, x.edit,
+        m.tokenizer_config.num_codes)
+    return out, realism
 
   def _detokenize_step(self, tok_params, img_ids, out_NSww, rel):
     """Each edit's windows pasted into its context, decoded to pixels.
@@ -435,11 +460,19 @@ class Editor(protocol.BaseEditor):
       # One edit (the interactive case): no vmap. XLA:CPU runs the vmapped
       # transformer's batched matmuls ~20% slower at ImageNet-256 size.
       first = lambda x: x[0]
-      out = one(keys[0], strength_N[0], jax.tree.map(first, seqs))[None]
+      out = jax.tree.map(lambda x: x[None], one(
+          keys[0], strength_N[0], jax.tree.map(first, seqs)))
     else:
       out = jax.vmap(one)(keys, strength_N, seqs)
+    realism = None
+    if opts.rerank.active:
+      out, realism = out
     out_w = out[:, :, 1:].reshape(out.shape[:2] + (w, w))
     decoded = self._detokenize_step(tok_params, img_ids, out_w, rel)
+    if opts.rerank.active:
+      out_w, decoded = self._rerank_step(opts, num_samples, guides, edit_Nhw,
+                                         strength_N, ctx_off, cw, out_w,
+                                         decoded, realism)
     return (out_w.reshape(-1, w, w),) + windows + (
         decoded.reshape((-1,) + decoded.shape[2:]),)
 
@@ -474,6 +507,32 @@ class Editor(protocol.BaseEditor):
           self.mesh, jax.sharding.PartitionSpec())))
       self._cache[key] = got
     return got[1]
+
+  def _rerank_step(self, opts, num_samples, guides, edit_Nhw, strength_N,
+                   ctx_off, cw, out_NKww, decoded_NK, realism_NK):
+    """Best of N candidates per sample by the critic (`maskgit_edit.rerank`).
+
+    Faithfulness is computed one edit per step of a `lax.map` (as the
+    decoding), so it does not depend on the batch. Returns the kept tokens
+    [N, S, w, w] and pixels [N, S, P, P, 3].
+    """
+    f = self.model.factor
+    ro = opts.rerank
+    gpix = _crop(guides, ctx_off, cw, f)
+    region = jnp.repeat(jnp.repeat(_crop(edit_Nhw, ctx_off, cw), f, 1), f, 2)
+    faith = jax.lax.map(lambda a: rerank_lib.faithfulness(
+        a[0], a[1], a[2], ro.blur_sigma), (decoded_NK, gpix, region))
+    n, k = out_NKww.shape[0], ro.num_candidates
+    # A method that ignores strength (inpaint) ignores the guide: the
+    # critic's strength-1 rule (realism only) at every strength.
+    critic_s = strength_N if opts.sampler.uses_strength else jnp.ones_like(
+        strength_N)
+    score = rerank_lib.scores(faith, realism_NK, critic_s[:, None], ro)
+    idx = rerank_lib.best(score.reshape(n, num_samples, k))  # [N, S]
+    pick = lambda x: jnp.take_along_axis(
+        x.reshape((n, num_samples, k) + x.shape[2:]),
+        idx.reshape((n, num_samples, 1) + (1,) * (x.ndim - 2)), 2)[:, :, 0]
+    return pick(out_NKww), pick(decoded_NK)
 
   # ------------------------------------------------------------ host steps
   def _composite(self, images, decoded, weights, ctx_off):

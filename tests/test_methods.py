@@ -93,6 +93,35 @@ def test_method_invariants(pool, kernel_config, inputs, name):
   if name.startswith("diffusion"):
     config = config.copy_and_resolve_references()
     config.diffusion.weights = ""  # Random tiny UNet.
+  _check_invariants(pool, config, name, inputs)
+
+
+def _variant(config, name: str):
+  """(config, method) of a method name with an option suffix: '_rerank'
+  (best of 3, maskgit_edit/rerank.py) or '_critic' (critic-guided
+  re-masking, maskgit_edit/samplers/critic.py)."""
+  config = config.copy_and_resolve_references()
+  if name.endswith("_rerank"):
+    name = name[:-len("_rerank")]
+    config.rerank.num_candidates = 3
+  if name.endswith("_critic"):
+    name = name[:-len("_critic")]
+    config[name].critic = 0.5
+  return config, name
+
+
+@pytest.mark.parametrize("name", ("sdedit_rerank", "selfcond_rerank",
+                                  "inpaint_rerank", "sdedit_critic",
+                                  "selfcond_critic"))
+def test_option_variants_keep_the_invariants(pool, config, inputs, name):
+  """Reranking and the re-masking critic keep every promise; at strength 1
+  a reranked method equals inpaint reranked the same way (the critic
+  ignores the guide there), and the re-masking critic is off."""
+  config, name = _variant(config, name)
+  _check_invariants(pool, config, name, inputs)
+
+
+def _check_invariants(pool, config, name, inputs):
   record = pool_lib.method(config, name)
   images, guides, masks = inputs
   mid = _edit(pool, config, name, inputs, [0.5, 0.3], seed=3)
@@ -135,11 +164,13 @@ def test_method_invariants(pool, kernel_config, inputs, name):
         want, zero.images.shape), atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ("sdedit", "selfcond", "diffusion_ddim"))
+@pytest.mark.parametrize("name", ("sdedit", "selfcond", "diffusion_ddim",
+                                  "sdedit_rerank", "selfcond_rerank",
+                                  "sdedit_critic", "selfcond_critic"))
 def test_same_seed_same_output_whatever_the_batch(pool, config, inputs,
                                                   name):
+  config, name = _variant(config, name)
   if name.startswith("diffusion"):
-    config = config.copy_and_resolve_references()
     config.diffusion.weights = ""
   images, guides, masks = inputs
   ed = pool.editor(config, name)

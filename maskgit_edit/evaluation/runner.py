@@ -137,6 +137,31 @@ def edit_config_for(config, entry: Entry):
   return cfg
 
 
+# Edit-config keys that cannot change an edit's output.
+_NOT_SETTINGS = ("inputs", "output_dir", "progress", "compilation_cache",
+                 "summary_grid", "sweep", "strength", "overwrite",
+                 "keep_going", "batch_size")
+# Options that are off at these values: the method bit for bit (tested in
+# tests/test_rerank.py and tests/test_samplers.py). Left out of the cache
+# key when off, so adding such an option keeps the cached rows valid.
+_OFF = (("rerank", None, ("num_candidates", 1)),
+        ("sdedit", ("critic", "critic_sigma"), ("critic", 0.0)),
+        ("selfcond", ("critic", "critic_sigma"), ("critic", 0.0)))
+
+
+def cache_settings(settings: dict) -> dict:
+  """The edit settings (config JSON) that a cached row's key holds."""
+  settings = {k: v for k, v in settings.items() if k not in _NOT_SETTINGS}
+  for section, keys, (key, off) in _OFF:
+    sec = settings.get(section)
+    if isinstance(sec, dict) and sec.get(key, off) == off:
+      if keys is None:
+        settings.pop(section)
+      else:
+        settings[section] = {k: v for k, v in sec.items() if k not in keys}
+  return settings
+
+
 def item_seed(seed: int, name: str) -> int:
   """The editing seed of one item: the same for every method (paired)."""
   return int.from_bytes(hashlib.sha256(f"{seed}/{name}".encode()).digest()[
@@ -247,12 +272,8 @@ class Evaluation:
            seed: int, tag: str, keep_outputs: bool) -> dict:
     """Scores of one (entry, strength, rows, seed), cached in runs_dir."""
     name = entry if isinstance(entry, str) else entry.name
-    settings = ({} if isinstance(entry, str) else json.loads(
-        edit_config_for(self.c, entry).to_json_best_effort()))
-    for k in ("inputs", "output_dir", "progress", "compilation_cache",
-              "summary_grid", "sweep", "strength", "overwrite",
-              "keep_going", "batch_size"):
-      settings.pop(k, None)
+    settings = ({} if isinstance(entry, str) else cache_settings(json.loads(
+        edit_config_for(self.c, entry).to_json_best_effort())))
     weights_files = [settings.get(k, "") for k in (
         "tokenizer_path", "transformer_path", "selfcond_transformer_path")]
     if "diffusion" in settings:

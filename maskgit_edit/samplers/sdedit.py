@@ -5,6 +5,9 @@ the schedule at the first step t >= start_iter with mask_ratio(t / T) <= s
 (the schedule counts from |E|). With `remask`, guide tokens not yet revised
 compete for re-masking with confidence p(g)^s (s -> 0: kept; s = 1: scored
 like samples), so unlikely guide tokens are re-masked and resampled.
+With `critic` > 0 (`samplers/critic.py`) the re-masking choice also prefers
+to re-mask tokens whose appearance disagrees with the guide (weight
+critic * (1 - s): off at s = 1).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import jax.numpy as jnp
 from maskgit import decode as decode_lib
 from maskgit import schedules
 from maskgit_edit.samplers import base
+from maskgit_edit.samplers import critic as critic_lib
 
 MASK_ID = base.MASK_ID
 
@@ -25,6 +29,7 @@ MASK_ID = base.MASK_ID
 class SDEditHooks(decode_lib.DecodeHooks):
   """aux: entry int32 [S], total [S], revised bool [S, L] (+ base aux)."""
   remask: bool = True
+  critic: float = 0.0
 
   def _active(self, s):
     return (s.step >= s.aux["entry"])[:, None]
@@ -37,12 +42,12 @@ class SDEditHooks(decode_lib.DecodeHooks):
 
   def confidence(self, s, probs_BL, sampled_BL, resample_BL):
     conf = jnp.where(resample_BL, probs_BL, jnp.inf)
-    if not self.remask:
-      return conf
-    guide = (s.aux["edit"] & ~s.aux["revised"] & (s.tokens != MASK_ID)
-             & self._active(s))
-    p = jnp.maximum(probs_BL, 1e-30) ** s.aux["strength"][:, None]
-    return jnp.where(guide, p, conf)
+    if self.remask:
+      guide = (s.aux["edit"] & ~s.aux["revised"] & (s.tokens != MASK_ID)
+               & self._active(s))
+      p = jnp.maximum(probs_BL, 1e-30) ** s.aux["strength"][:, None]
+      conf = jnp.where(guide, p, conf)
+    return critic_lib.rescore(s, conf, sampled_BL, self.critic)
 
   def update_aux(self, s, sampled_BL, next_BL, conf_BL):
     revised = s.aux["revised"] | (s.tokens == MASK_ID) | (next_BL == MASK_ID)
@@ -64,10 +69,20 @@ def entry_step(strength_B: jax.Array, total_B: jax.Array, num_iter: int,
 
 @dataclasses.dataclass(frozen=True)
 class Options:
-  """sdedit options: `remask` lets unrevised guide tokens be re-masked."""
+  """sdedit options.
+
+  Attributes:
+    remask: unrevised guide tokens may be re-masked.
+    critic: weight of the guide-agreement critic in the re-masking choice
+      (`samplers/critic.py`; 0 = off).
+    critic_sigma: the critic's colour tolerance ([0, 1] units).
+  """
   remask: bool = True
+  critic: float = 0.0
+  critic_sigma: float = 0.1
 
   def validate(self) -> "Options":
+    critic_lib.check(self.critic, self.critic_sigma)
     return self
 
 
@@ -76,6 +91,9 @@ class SDEdit(base.Sampler):
 
   name = "sdedit"
   options_class = Options
+
+  def prepare(self, editor, options):
+    return critic_lib.prepare(editor, options.critic)
 
   def start(self, x, options, prepared):
     edit = x.edit
@@ -91,7 +109,9 @@ class SDEdit(base.Sampler):
     aux["entry"] = entry_step(x.strength, total, x.num_iter, x.start_iter,
                               x.schedule)
     aux["revised"] = ~edit | init_mask
-    return inputs, SDEditHooks(remask=options.remask), aux
+    aux = critic_lib.add_aux(aux, x, prepared, options.critic_sigma)
+    return inputs, SDEditHooks(remask=options.remask,
+                               critic=options.critic), aux
 
 
 SAMPLER = SDEdit()

@@ -36,6 +36,7 @@ import numpy as np
 from maskgit import decode as decode_lib
 from maskgit_edit import guidance
 from maskgit_edit.samplers import base
+from maskgit_edit.samplers import critic
 
 MASK_ID = base.MASK_ID
 # log k is clipped to this so that lam * log k stays finite (lam = 0 exact).
@@ -247,14 +248,8 @@ class SelfFixed(base.Sampler):
     if "kernel" in prepared:
       logk = per_position(prepared["kernel"], x.guide)
     else:
-      s, p = x.guide_pixels.shape[:2]
-      side = int(math.isqrt(x.guide.shape[1] - 1))
-      f = p // side
-      gapp = guidance.pool_patches(x.guide_pixels, f, options.res)
-      logk = guidance.appearance_log_kernel(prepared["appearance"], gapp,
-                                            options.sigma)
-      logk = jnp.concatenate([jnp.zeros((s, 1, logk.shape[-1]), logk.dtype),
-                              logk], 1)
+      logk = critic.appearance_logk(x, prepared["appearance"], options.res,
+                                    options.sigma)
     return guided_start(x, logk, options.form, options.scale)
 
 

@@ -16,6 +16,9 @@ hint (w = 3 at 0.25, 9 at 0.1; capped at 1e3); s = 0 returns G_E (the
 editor's shared invariant). A model with a zero hint table or projection
 (`editor_lib.with_hint_embedding`, `hints.with_hint_projection`) computes
 exactly what the base model computes, i.e. inpaint at every strength.
+With `critic` > 0 (`samplers/critic.py`) the re-masking choice also prefers
+to re-mask tokens whose appearance disagrees with the guide (weight
+critic * (1 - s): off at s = 1).
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import jax.numpy as jnp
 from maskgit import decode as decode_lib
 from maskgit_edit import hints as hints_lib
 from maskgit_edit.samplers import base
+from maskgit_edit.samplers import critic as critic_lib
 
 MASK_ID = base.MASK_ID
 POSITIONS = ("edit", "masked")
@@ -45,6 +49,11 @@ def guidance_weight(strength):
 class SelfCondHooks(decode_lib.DecodeHooks):
   """CFG on the hint (aux 'hint' [S, L, F] for appearance models)."""
   positions: str = "edit"
+  critic: float = 0.0
+
+  def confidence(self, s, probs_BL, sampled_BL, resample_BL):
+    conf = super().confidence(s, probs_BL, sampled_BL, resample_BL)
+    return critic_lib.rescore(s, conf, sampled_BL, self.critic)
 
   def logits(self, s, logits_fn):
     where = s.aux["edit"]
@@ -71,10 +80,16 @@ class Options:
   Attributes:
     positions: hints on all of E ('edit') or only on its masked tokens
       ('masked').
+    critic: weight of the guide-agreement critic in the re-masking choice
+      (`samplers/critic.py`; 0 = off).
+    critic_sigma: the critic's colour tolerance ([0, 1] units).
   """
   positions: str = "edit"
+  critic: float = 0.0
+  critic_sigma: float = 0.1
 
   def validate(self) -> "Options":
+    critic_lib.check(self.critic, self.critic_sigma)
     if self.positions not in POSITIONS:
       raise ValueError(f"Unknown selfcond positions {self.positions!r}: "
                        f"{' or '.join(map(repr, POSITIONS))}.")
@@ -96,14 +111,14 @@ class SelfCond(base.Sampler):
                        " or hint_features > 0).")
 
   def prepare(self, editor, options):
-    del options
     nf = editor.model.transformer_config.hint_features
     # Appearance models: only the (static) shape [F] matters in `start`.
-    return jnp.zeros((nf,), jnp.float32) if nf else None
+    return dict(features=jnp.zeros((nf,), jnp.float32) if nf else None,
+                critic=critic_lib.prepare(editor, options.critic))
 
   def start(self, x, options, prepared):
     aux = x.base_aux()
-    if prepared is not None:
+    if prepared["features"] is not None:
       p = x.guide_pixels.shape[1]
       side = int(math.isqrt(x.guide.shape[1] - 1))
       painted = x.painted_pixels
@@ -111,9 +126,12 @@ class SelfCond(base.Sampler):
         painted = jnp.ones(x.guide_pixels.shape[:3], bool)
       feats = hints_lib.token_appearance(
           x.guide_pixels, painted, p // side,
-          hints_lib.res_for(prepared.shape[0]))
+          hints_lib.res_for(prepared["features"].shape[0]))
       aux["hint"] = hints_lib.with_class_token(feats)
-    return x.masked, SelfCondHooks(positions=options.positions), aux
+    aux = critic_lib.add_aux(aux, x, prepared["critic"],
+                             options.critic_sigma)
+    return x.masked, SelfCondHooks(positions=options.positions,
+                                   critic=options.critic), aux
 
 
 SAMPLER = SelfCond()
