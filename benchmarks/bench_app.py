@@ -36,9 +36,7 @@ _OUT = flags.DEFINE_string("out", "benchmarks/results/app_latency.json",
 
 def main(argv):
   del argv
-  why = browser.missing()
-  if why:
-    sys.exit(f"error: {why}")
+  browser.require()
   config = edit_config.get_config("emoji")
   runtime.enable_compilation_cache(config.compilation_cache)
   ui = core.App(config, class_names=emoji.EMOJI_GROUPS)

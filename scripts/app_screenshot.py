@@ -29,9 +29,7 @@ _EXAMPLE = flags.DEFINE_string("example", "", "Bundled example to load "
 
 def main(argv):
   del argv
-  why = browser.missing()
-  if why:
-    sys.exit(f"error: {why}")
+  browser.require()
   driver = browser.start(1400, 800)
   try:
     browser.open_editor(driver, _URL.value)

@@ -41,3 +41,11 @@ def sigterm_at(stop_step: int):
     if step == stop_step:
       os.kill(os.getpid(), signal.SIGTERM)
   return on_step
+
+
+@pytest.fixture(scope="session")
+def pool():
+  """One (config, method) -> editor pool for the tests (editors are cached
+  by their settings, so sharing it only saves compilations)."""
+  from maskgit_edit.methods import pool as pool_lib  # pylint: disable=g-import-not-at-top
+  return pool_lib.EditorPool()

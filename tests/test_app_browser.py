@@ -80,14 +80,20 @@ def _press(driver, what, by_key):
                            "redo": ("ctrl", "shift", "z")}[what])
 
 
+def _samples(driver, what):
+  """Waits for the page's samples after an action; checks no message."""
+  samples = browser.wait_for(
+      lambda: browser.idle(driver) and len(browser.sample_images(driver)) ==
+      NUM_SAMPLES and browser.sample_images(driver), 120, what)
+  assert not browser.message(driver), (what, browser.message(driver))
+  return samples
+
+
 def _edit(driver, app, box, where, by_key=False):
   """Presses Edit; checks that the samples change inside `box` only."""
   before = _shown(driver, app)
   _press(driver, "edit", by_key)
-  samples = browser.wait_for(
-      lambda: browser.idle(driver) and len(browser.sample_images(driver)) ==
-      NUM_SAMPLES and browser.sample_images(driver), 120, f"samples {where}")
-  assert not browser.message(driver), (where, browser.message(driver))
+  samples = _samples(driver, f"samples {where}")
   changed = np.any(np.stack(samples) != before, -1).any(0)
   assert changed.any(), f"{where}: the edit changed nothing"
   assert not changed[~box].any(), f"{where}: pixels far from the stroke"
@@ -223,11 +229,7 @@ def test_outpaint_keep_edit_undo_in_browser(server):
     driver.execute_script(
         "document.getElementById('outpaint-sides').value = 'left:8'")
     browser.click(driver, "outpaint-btn")
-    samples = browser.wait_for(
-        lambda: browser.idle(driver) and len(browser.sample_images(driver))
-        == NUM_SAMPLES and browser.sample_images(driver), 120,
-        "outpainted samples")
-    assert not browser.message(driver), browser.message(driver)
+    samples = _samples(driver, "outpainted samples")
     for s in samples:
       assert s.shape == (app.size, app.size + 8, 3)
       np.testing.assert_array_equal(s[:, 8:], original)
@@ -238,11 +240,7 @@ def test_outpaint_keep_edit_undo_in_browser(server):
                                                   (app.size + 8) * k, 3)
     browser.draw_stroke(driver, -30, 30, 0)
     browser.click(driver, "edit-btn")
-    edited = browser.wait_for(
-        lambda: browser.idle(driver) and len(browser.sample_images(driver))
-        == NUM_SAMPLES and browser.sample_images(driver), 120,
-        "samples of the larger image")
-    assert not browser.message(driver), browser.message(driver)
+    edited = _samples(driver, "samples of the larger image")
     assert all(s.shape == samples[1].shape for s in edited)
     changed = np.any(np.stack(edited) != samples[1], -1).any(0)
     assert changed.any() and not changed[:, :4].any()
@@ -273,10 +271,7 @@ def test_keep_size_upload_edits_at_its_size_in_browser(server):
     _wait_image(driver, app, src, v, "keep-size upload")
     browser.draw_stroke(driver, -40, 40, 0)
     browser.click(driver, "edit-btn")
-    samples = browser.wait_for(
-        lambda: browser.idle(driver) and len(browser.sample_images(driver))
-        == NUM_SAMPLES and browser.sample_images(driver), 120, "samples")
-    assert not browser.message(driver), browser.message(driver)
+    samples = _samples(driver, "samples")
     changed = np.any(np.stack(samples) != src, -1).any(0)
     assert samples[0].shape == src.shape and changed.any()
     assert not changed[:, :12].any() and not changed[:, -12:].any()

@@ -35,11 +35,6 @@ def config():
 
 
 @pytest.fixture(scope="module")
-def pool():
-  return pool_lib.EditorPool()
-
-
-@pytest.fixture(scope="module")
 def inputs():
   """Two edits with explicit masks (a small and a large one)."""
   rng = np.random.default_rng(0)

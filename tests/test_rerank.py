@@ -16,7 +16,6 @@ from scipy import ndimage
 from configs import edit as edit_config
 from maskgit_edit import editor as editor_lib
 from maskgit_edit import rerank
-from maskgit_edit.methods import pool as pool_lib
 
 S, K = 2, 3  # Samples per edit, candidates per sample.
 
@@ -27,11 +26,6 @@ def config():
   c.num_iter, c.start_iter = 5, 1
   c.feather = 0  # Inside the mask the output is the decoded pixels.
   return c
-
-
-@pytest.fixture(scope="module")
-def pool():
-  return pool_lib.EditorPool()
 
 
 @pytest.fixture(scope="module")

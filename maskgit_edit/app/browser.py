@@ -12,6 +12,7 @@ import base64
 import io
 import os
 import shutil
+import sys
 import tempfile
 import time
 
@@ -37,6 +38,13 @@ def missing() -> str:
       return (f"{path} not found (apt-get install -y chromium "
               "chromium-driver)")
   return ""
+
+
+def require() -> None:
+  """Exits with one message when the browser cannot run here (scripts)."""
+  why = missing()
+  if why:
+    sys.exit(f"error: {why}")
 
 
 def start(width: int = 1400, height: int = 1000):

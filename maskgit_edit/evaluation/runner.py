@@ -137,10 +137,15 @@ def edit_config_for(config, entry: Entry):
   return cfg
 
 
-# Edit-config keys that cannot change an edit's output.
+# Edit-config keys that cannot change an edit's output here: run plumbing,
+# the batch CLI's devices and writer (outputs bit-identical, tested in
+# tests/test_batch_parallel.py and test_batch_writer.py), and the any-size
+# windows and outpainting (maskgit_edit/anysize.py; the evaluation edits
+# model-size items through `loop.edit_items`).
 _NOT_SETTINGS = ("inputs", "output_dir", "progress", "compilation_cache",
                  "summary_grid", "sweep", "strength", "overwrite",
-                 "keep_going", "batch_size")
+                 "keep_going", "batch_size", "data_parallel", "write_queue",
+                 "window_context", "outpaint", "outpaint_strength")
 # Options that are off at these values: the method bit for bit (tested in
 # tests/test_rerank.py and tests/test_samplers.py). Left out of the cache
 # key when off, so adding such an option keeps the cached rows valid.
