@@ -30,7 +30,7 @@ from configs import edit as edit_config
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The validation grid of strength-tuned methods: wide enough to bracket the
 # optimum (0 is G_E itself, a reference row).
-GRID = (0.05, 0.1, 0.2, 0.35, 0.5, 0.7)
+GRID = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5, 0.7)
 
 
 def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
@@ -66,13 +66,14 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
       selfcond=dict(method="selfcond", strengths=GRID),
       self_fixed=dict(method="self_fixed", strengths=GRID),
       # Best of 4 samples by the critic (maskgit_edit/rerank.py; ~4x the
-      # method's cost). On 48 val images (benchmarks/results/
-      # rerank_val*.json): sdedit's at s = 0.05 is better than sdedit and
-      # than G_E on perceptual (-1.45 [-2.54, -0.37] vs G_E); selfcond's at
-      # s = 0.2 better than selfcond, a tie with G_E.
+      # method's cost). On 48 val images with the new feature network
+      # (benchmarks/results/rerank_val*.json, docs/editing.md): sdedit's at
+      # s = 0.05 is better than sdedit and than G_E on perceptual (-1.45
+      # [-2.54, -0.37] vs G_E), KID a tie; selfcond's at s = 0.2 better than
+      # selfcond, a tie with G_E.
       sdedit_rerank4=dict(method="sdedit", strengths=GRID,
                           rerank=dict(num_candidates=4)),
-      selfcond_rerank4=dict(method="selfcond", strengths=GRID,
+      selfcond_rerank4=dict(method="selfcond", strengths=(0.05, 0.1, 0.2, 0.35),
                             rerank=dict(num_candidates=4)),
       diffusion_ddim10=dict(method="diffusion_ddim", strengths=GRID,
                             diffusion=dict(num_steps=10)),
@@ -84,8 +85,8 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
       sdedit_patch_local=dict(base="sdedit", patch_local=True),
       selfcond_masked=dict(base="selfcond", selfcond=dict(positions="masked")),
       # The critic without its realism term (faithfulness only).
-      sdedit_rerank4_no_realism=dict(
-          base="sdedit_rerank4",
+      selfcond_rerank4_no_realism=dict(
+          base="selfcond_rerank4",
           rerank=dict(num_candidates=4, realism_weight=0.0)),
   ))
   c.ablation_kind = "local"
