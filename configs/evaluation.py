@@ -65,10 +65,16 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
       sdedit=dict(method="sdedit", strengths=GRID),
       selfcond=dict(method="selfcond", strengths=GRID),
       self_fixed=dict(method="self_fixed", strengths=GRID),
-      # Best of 4 selfcond samples by the critic (maskgit_edit/rerank.py;
-      # on val at s = 0.2: perceptual -0.64 [-0.96, -0.36] vs selfcond,
-      # benchmarks/results/rerank_val.json). ~4x selfcond's cost.
-      selfcond_rerank4=dict(method="selfcond", strengths=(0.05, 0.1, 0.2, 0.35),
+      # Best of 4 samples by the critic (maskgit_edit/rerank.py; ~4x the
+      # method's cost). On 48 val images with the new feature network
+      # (benchmarks/results/rerank_val*.json, docs/editing.md): sdedit's at
+      # s = 0.05 is better than sdedit and than G_E on perceptual (-1.45
+      # [-2.54, -0.37] vs G_E), KID a tie; selfcond's at s = 0.2 better than
+      # selfcond, a tie with G_E.
+      sdedit_rerank4=dict(method="sdedit", strengths=(0.02, 0.05, 0.1, 0.2),
+                          rerank=dict(num_candidates=4)),
+      selfcond_rerank4=dict(method="selfcond",
+                            strengths=(0.05, 0.1, 0.2, 0.35),
                             rerank=dict(num_candidates=4)),
       diffusion_ddim10=dict(method="diffusion_ddim", strengths=GRID,
                             diffusion=dict(num_steps=10)),
