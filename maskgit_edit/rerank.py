@@ -43,7 +43,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-MASK_ID = -1
+from maskgit import decode as decode_lib
+
+MASK_ID = decode_lib.MASK_ID
 
 
 @dataclasses.dataclass(frozen=True)

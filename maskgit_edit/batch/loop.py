@@ -40,6 +40,7 @@ from typing import Any, Callable, Iterable, Iterator
 import numpy as np
 
 from maskgit_edit import protocol
+from maskgit_edit.batch import parallel
 
 
 @dataclasses.dataclass(frozen=True)
@@ -177,7 +178,7 @@ def edit_items(editor: protocol.BaseEditor, options: Any,
   if batch_size < 1:
     raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
   options = editor.default_options() if options is None else options
-  devices = max(1, int(getattr(getattr(editor, "mesh", None), "size", 1)))
+  devices = parallel.mesh_size(editor)
   groups: dict[Any, list[tuple[EditItem, np.ndarray]]] = {}
 
   def flush(key) -> Iterator[ItemOutput | ItemFailure]:
