@@ -29,5 +29,8 @@ def get_config(preset: str = "imagenet256"):
       disc_filters=64,  # Discriminator base width.
       disc_layers=3,  # Strided conv layers (downsample 2^layers).
       perceptual_weight=0.0,  # Unsupported (no feature weights); keep 0.
+      # Fine-tune only the decoder on the frozen encoder's codes (init_from
+      # a tokenizer): token ids, and so any trained transformer, stay valid.
+      decoder_only=False,
   )
   return train_common.finish(c, preset or "imagenet256")

@@ -79,6 +79,9 @@ def base(recipe: str, preset: str, recipe_module: str
   c.data.worker_count = 0  # grain worker processes (0 = in-process threads).
 
   c.init_from = ""  # Official msgpack to start from (recipe-specific).
+  # Transformer recipes: init_from has this many classes (0 = the model's);
+  # they are tiled to the model's num_classes (new class c <- old c % this).
+  c.init_num_classes = 0
   c.tokenizer_path = ""  # Official tokenizer msgpack ("" = random; tests).
 
   c.checkpoint = ml_collections.ConfigDict()

@@ -145,3 +145,47 @@ def test_blind_sheets(quick_run, tmp_path):
   got = sheets.score(str(tmp_path))
   assert got["a_preferred"] == got["judged"] == 12
   assert got["ci"][0] > 0.5
+
+
+def _quick_config(out):
+  c = eval_config.get_config("quick")
+  c.progress = False
+  c.runs_dir = str(out / "runs_dir")
+  c.benchmark_dir = str(out / "bench")
+  c.splits_path = str(out / "splits.npz")
+  return c
+
+
+def test_cache_keys_follow_weight_content_not_paths(quick_run, tmp_path):
+  out, _ = quick_run
+  c = _quick_config(out)
+  ev = runner.Evaluation(c)
+  entry = next(e for e in ev.methods if e.name == "sdedit")
+  key = lambda: ev.cache_key(entry, 0.2, ev.test_rows, 0, True)
+  first = key()
+  copy = tmp_path / "moved_tokenizer.msgpack"
+  data = open(c.edit.tokenizer_path, "rb").read()
+  copy.write_bytes(data)
+  ev.c.edit.tokenizer_path = str(copy)
+  assert key() == first  # Moved, same content: the cached row stays valid.
+  copy.write_bytes(data[:-1] + bytes([data[-1] ^ 1]))
+  assert key() != first  # Same path, new weights: the row is redone.
+
+
+def test_compare_models_pairs_the_same_images(quick_run):
+  import importlib.util  # pylint: disable=g-import-not-at-top
+  spec = importlib.util.spec_from_file_location(
+      "compare_models", os.path.join(_ROOT, "benchmarks", "compare_models.py"))
+  cm = importlib.util.module_from_spec(spec)
+  spec.loader.exec_module(cm)
+  out, _ = quick_run
+  got = cm.compare(_quick_config(out), _quick_config(out), ["a", "b"])
+  assert set(got["rows"]) == {"g_e", "inpaint", "sdedit"}
+  for row in got["rows"].values():
+    for axis in row.values():  # A model against itself: exactly no change.
+      assert axis["diff"] == [0.0, 0.0, 0.0] and axis["verdict"] == "tie"
+  assert "| sdedit |" in cm.markdown(got)
+  other = _quick_config(out)
+  other.sample_seed = 1
+  with pytest.raises(ValueError, match="same test sample"):
+    cm.compare(_quick_config(out), other, ["a", "b"])

@@ -12,6 +12,7 @@ from configs import selfcond as selfcond_config
 from maskgit import checkpoints
 from maskgit.nets import transformer as transformer_lib
 from maskgit.training import loop
+from maskgit.training import transformer as tr_recipe
 from maskgit_edit import editor as editor_lib
 from maskgit_edit import hints
 from maskgit_edit.recipes import selfcond as edit_training
@@ -174,8 +175,19 @@ def test_pool_holds_pool_guides_distinct_guides_per_image(tmp_path):
   c.data.dataset = str(data)
   c.selfcond.pool = str(tmp_path / "pool.npz")
   c.selfcond.pool_guides = 2
-  pool = edit_training.SelfCondRecipe(c).pool()
+  recipe = edit_training.SelfCondRecipe(c)
+  pool = recipe.pool()
   assert len(pool["label"]) == 10 and os.path.isfile(c.selfcond.pool)
+  # With data.random_flip the second guides see the mirrored images.
+  assert c.data.random_flip
+  with np.load(data) as f:
+    images = f["train_image"].astype(np.float32) / 255.0
+  tokens = lambda x: np.asarray(tr_recipe.tokenize(
+      recipe.tok_cfg, recipe.frozen()["tokenizer"], x,
+      np.arange(5) % 2, recipe.tr_cfg.num_codes))
+  np.testing.assert_array_equal(pool["tokens"][:5], tokens(images))
+  np.testing.assert_array_equal(pool["tokens"][5:],
+                                tokens(images[:, :, ::-1]))
   np.testing.assert_array_equal(pool["label"], np.tile(np.arange(5) % 2, 2))
   # Same images, different simulated guides: the hints differ.
   assert (pool["hint_features"][:5] != pool["hint_features"][5:]).any()

@@ -11,6 +11,13 @@ with the hinge loss plus an R1 penalty r1_gamma / 2 * |grad_x D(x)|^2 on real
 images. There is no perceptual loss: none of its feature networks can be
 downloaded here; `perceptual_weight > 0` is rejected with a clear error.
 Export: the VQGAN params as an official tokenizer msgpack.
+
+`tokenizer_loss.decoder_only=True` fine-tunes the decoder on FROZEN codes:
+the encoder and the codebook get no gradient (ids come from the frozen
+encoder, the decoder reads the frozen codebook rows), so every image keeps
+its token ids and a transformer trained on those ids keeps its meaning. Only
+the reconstruction and adversarial terms apply (commitment, codebook and
+entropy terms shape the encoder and codebook, which stay fixed).
 """
 
 from __future__ import annotations
@@ -77,8 +84,30 @@ class TokenizerRecipe(Recipe):
                                      int(self.config.model.image_size), 3)))["params"]
     return {"vqgan": tok, "disc": jax.tree.map(np.asarray, disc)}
 
+  def _decoder_only_loss(self, g_params, d_params, images, step, train):
+    """Reconstruction (+ adversarial) loss of the decoder on frozen codes."""
+    t = self.config.tokenizer_loss
+    frozen = jax.lax.stop_gradient(g_params)
+    ids = self.net.apply({"params": frozen}, images,
+                         method=vqgan.VQGAN.encode_ids)
+    zq = jnp.take(frozen["quantizer"]["codebook"], ids, axis=0)
+    recon = self.net.apply({"params": g_params}, zq,
+                           method=vqgan.VQGAN.decode)
+    diff = recon - images
+    rec = t.l1_weight * jnp.abs(diff).mean() + t.l2_weight * (diff ** 2).mean()
+    adv_on = (step >= t.disc_start).astype(jnp.float32) if train else 0.0
+    g_adv = jax.nn.softplus(-self.disc.apply({"params": d_params},
+                                             recon)).mean()
+    loss = rec + t.adv_weight * adv_on * g_adv
+    mse = (diff ** 2).mean(axis=(1, 2, 3))
+    psnr = (-10.0 * jnp.log10(jnp.maximum(mse, 1e-10))).mean()
+    return loss, ({"recon_loss": rec, "g_adv_loss": g_adv, "psnr": psnr},
+                  recon)
+
   def _gen_loss(self, g_params, d_params, images, step, train):
     t = self.config.tokenizer_loss
+    if t.get("decoder_only", False):
+      return self._decoder_only_loss(g_params, d_params, images, step, train)
     recon, ids, z = self.net.apply({"params": g_params}, images)
     codebook = g_params["quantizer"]["codebook"]
     zq = jnp.take(codebook, ids, axis=0)

@@ -96,6 +96,34 @@ def masked_ce(logits_BNC: jax.Array, targets_BN: jax.Array,
                                   "mask_fraction": w.mean()}
 
 
+def tile_classes(params: PyTree, cfg: transformer_lib.TransformerConfig,
+                 num_classes: int) -> PyTree:
+  """Transformer params of `cfg` with `num_classes` class tokens.
+
+  New class c starts as old class c % cfg.num_classes (word embedding and
+  output bias rows); image codes and the mask token keep their rows. Used to
+  grow a 9-group model into a style x group one (label = style * 9 + group),
+  so old labels keep their meaning.
+  """
+  if num_classes % cfg.num_classes:
+    raise ConfigError(f"Cannot tile {cfg.num_classes} classes into "
+                      f"{num_classes}: not a multiple.")
+  c0 = cfg.num_codes
+  rows = np.concatenate([
+      np.arange(c0), c0 + np.arange(num_classes) % cfg.num_classes,
+      [cfg.vocab_size - 1]])
+
+  def grow(x):
+    return np.asarray(x)[rows]
+
+  params = jax.tree.map(np.asarray, params)
+  emb = params["Embed_0"]["word_embeddings"]
+  emb["embedding"] = grow(emb["embedding"])
+  bias = params["MlmLayer_0"]["mlm_bias"]
+  bias["bias"] = grow(bias["bias"])
+  return params
+
+
 @recipe_lib.register("transformer")
 class TransformerRecipe(Recipe):
   """Masked-token training of the MaskGIT transformer."""
@@ -124,10 +152,17 @@ class TransformerRecipe(Recipe):
   def load_params(self):
     if not self.config.init_from:
       return None
+    old = int(self.config.get("init_num_classes", 0) or 0)
+    cfg = self.tr_cfg
+    if old and old != cfg.num_classes:
+      cfg = dataclasses.replace(cfg, num_classes=old)
     try:
-      return checkpoints.load_transformer(self.config.init_from, self.tr_cfg)
+      params = checkpoints.load_transformer(self.config.init_from, cfg)
     except checkpoints.CheckpointError as e:
       raise ConfigError(str(e)) from e
+    if cfg is not self.tr_cfg:
+      params = tile_classes(params, cfg, self.tr_cfg.num_classes)
+    return params
 
   def frozen(self):
     return {"tokenizer": load_or_random_tokenizer(self.config)}

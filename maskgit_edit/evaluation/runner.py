@@ -48,6 +48,7 @@ from maskgit_edit.evaluation import features as features_lib
 from maskgit_edit.evaluation import metrics
 from maskgit_edit.evaluation import splits as splits_lib
 from maskgit_edit.methods import pool as pool_lib
+from maskgit_edit.samplers import self_fixed
 
 RESULT_VERSION = 1  # Bump when scoring changes (invalidates the cache).
 REFERENCES = ("noop", "guide", "g_e")  # Rows that need no tuning.
@@ -173,10 +174,17 @@ def item_seed(seed: int, name: str) -> int:
       :4], "big")
 
 
-@functools.lru_cache(maxsize=None)
 def _digest(path: str) -> str:
+  """Content digest of a file ('' if none); re-read when the file changes."""
   if not path or not os.path.isfile(path):
     return ""
+  st = os.stat(path)
+  return _digest_of(os.path.realpath(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=None)
+def _digest_of(path: str, mtime_ns: int, size: int) -> str:
+  del mtime_ns, size  # Part of the cache key only.
   with open(path, "rb") as f:
     return hashlib.sha1(f.read()).hexdigest()[:16]
 
@@ -273,23 +281,38 @@ class Evaluation:
         self.bar.update(1)
     return out, weights
 
+  def cache_key(self, entry: Entry | str, strength: float, rows: np.ndarray,
+                seed: int, keep_outputs: bool) -> str:
+    """The key of one cached run: everything that can change its scores.
+
+    Weight files count by their content, never by their path: a model
+    moved or copied keeps its cached rows, and a file replaced in place
+    (new weights under the old name) invalidates them.
+    """
+    name = entry if isinstance(entry, str) else entry.name
+    settings = ({} if isinstance(entry, str) else cache_settings(json.loads(
+        edit_config_for(self.c, entry).to_json_best_effort())))
+    weights = {k: _digest(settings.pop(k, "")) for k in (
+        "tokenizer_path", "transformer_path", "selfcond_transformer_path")}
+    if "diffusion" in settings:
+      weights["diffusion"] = _digest(settings["diffusion"].pop("weights", ""))
+    if "self_fixed" in settings:
+      table = settings["self_fixed"].pop("table", "")
+      if settings.get("method") == "self_fixed":
+        weights["self_fixed_table"] = _digest(
+            table or self_fixed.default_table_path())
+    return _key(dict(
+        version=RESULT_VERSION, entry=name, strength=float(strength),
+        settings=settings, rows=[self.bench.names[r] for r in rows],
+        seed=int(seed), keep=keep_outputs, weights=weights,
+        features=_digest(self.c.features_path),
+        benchmark=_digest(os.path.join(self.c.benchmark_dir, bs.MANIFEST))))
+
   def _run(self, entry: Entry | str, strength: float, rows: np.ndarray,
            seed: int, tag: str, keep_outputs: bool) -> dict:
     """Scores of one (entry, strength, rows, seed), cached in runs_dir."""
     name = entry if isinstance(entry, str) else entry.name
-    settings = ({} if isinstance(entry, str) else cache_settings(json.loads(
-        edit_config_for(self.c, entry).to_json_best_effort())))
-    weights_files = [settings.get(k, "") for k in (
-        "tokenizer_path", "transformer_path", "selfcond_transformer_path")]
-    if "diffusion" in settings:
-      weights_files.append(settings["diffusion"].get("weights", ""))
-    key = _key(dict(
-        version=RESULT_VERSION, entry=name, strength=float(strength),
-        settings=settings, rows=[self.bench.names[r] for r in rows],
-        seed=int(seed), keep=keep_outputs,
-        weights=[_digest(p) for p in weights_files],
-        features=_digest(self.c.features_path),
-        benchmark=_digest(os.path.join(self.c.benchmark_dir, bs.MANIFEST))))
+    key = self.cache_key(entry, strength, rows, seed, keep_outputs)
     path = os.path.join(self.c.runs_dir,
                         f"{name}__s{strength:.3f}__{tag}__seed{seed}.npz")
     if os.path.isfile(path):

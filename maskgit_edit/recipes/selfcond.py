@@ -91,7 +91,8 @@ class SelfCondRecipe(tr_recipe.TransformerRecipe):
     """The precomputed (tokens, hints) pool of `selfcond.pool` (built once).
 
     `selfcond.pool_guides` simulated guides per training image of the npz
-    train split (no augmentation), tokenized with the frozen tokenizer: this
+    train split (odd-numbered guides on the mirrored image when
+    `data.random_flip`; no other augmentation), tokenized with the frozen tokenizer: this
     skips the host simulation and the tokenizer in every step, which dominate
     a CPU step.
     """
@@ -112,9 +113,13 @@ class SelfCondRecipe(tr_recipe.TransformerRecipe):
       if guides < 1:
         raise ConfigError(f"selfcond.pool_guides must be >= 1, got {guides}.")
       total = guides * len(images)
+      flip = bool(self.config.data.random_flip)
       for r in range(guides):
         for i in range(0, len(images), 64):
-          batch = {"image": images[i:i + 64].astype(np.float32) / 255.0,
+          chunk = images[i:i + 64]
+          if flip and r % 2:  # Odd guides see the mirrored image.
+            chunk = chunk[:, :, ::-1]
+          batch = {"image": chunk.astype(np.float32) / 255.0,
                    "label": labels[i:i + 64].astype(np.int32)}
           # Guide r of image i: seeded apart from every training step's.
           batch = self.strokes(batch, -1 - i - r * len(images))
