@@ -18,6 +18,7 @@ import os
 import ml_collections
 
 from configs import models
+from maskgit import embedded
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -150,9 +151,9 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   if preset == "emoji":
     # The embedded model: one hinted transformer serves every method (hint
     # id -1 = plain MaskGIT), so selfcond needs no second file.
-    c.model.transformer.num_hint_codes = c.model.transformer.num_codes
-    c.tokenizer_path = os.path.join(_REPO, "weights/emoji/tokenizer.msgpack")
-    c.transformer_path = os.path.join(_REPO, "weights/emoji/selfcond.msgpack")
+    c.model = embedded.config()  # Hint table and class count of the files.
+    c.tokenizer_path = embedded.TOKENIZER_PATH
+    c.transformer_path = embedded.TRANSFORMER_PATH
     c.diffusion.weights = os.path.join(
         _REPO, "weights/emoji_diffusion/diffusion.msgpack")
     c.inputs = os.path.join(_REPO, "examples/edits.jsonl")

@@ -16,6 +16,7 @@ import os
 import ml_collections
 
 from configs import models
+from maskgit import embedded
 
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -49,9 +50,9 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
   # Persistent compilation cache ('' = off).
   c.compilation_cache = "~/.cache/maskgit_edit/jax"
   if preset == "emoji":
-    c.model.transformer.num_hint_codes = c.model.transformer.num_codes
-    c.tokenizer_path = os.path.join(_REPO, "weights/emoji/tokenizer.msgpack")
-    c.transformer_path = os.path.join(_REPO, "weights/emoji/selfcond.msgpack")
+    c.model = embedded.config()  # Hint table and class count of the files.
+    c.tokenizer_path = embedded.TOKENIZER_PATH
+    c.transformer_path = embedded.TRANSFORMER_PATH
     c.labels = tuple(range(9))  # One sample per Unicode emoji group.
     c.num_iter = 12
     c.feather = 8

@@ -1,6 +1,6 @@
 r"""Measures the embedded model for its card (docs/model_card.md).
 
-  python scripts/model_card.py --data=data/emoji64.npz
+  python scripts/model_card.py --data=data/emoji64.npz [--previous=DIR]
 
 Writes weights/emoji/card.json (test-split metrics, and the same metrics on
 the committed evaluation slice tests/data/emoji_test_slice.npz that CI
@@ -32,9 +32,16 @@ _WRITE_SLICE = flags.DEFINE_integer("write_slice", 0,
                                     "> 0: write a slice of this many images.")
 _OUT = flags.DEFINE_string("out", "weights/emoji/card.json", "Metrics JSON.")
 _IMAGES = flags.DEFINE_string("images", "docs/images", "Grid directory.")
-_EXTRA = flags.DEFINE_string(
-    "compare_transformer", "",
-    "Optional second transformer msgpack (un-hinted) to measure alongside.")
+_PREVIOUS = flags.DEFINE_string(
+    "previous", "",
+    "Directory with a previous embedded model (tokenizer.msgpack, "
+    "selfcond.msgpack) to measure alongside ('test_previous') and to show "
+    "in the reconstruction grid.")
+_PREVIOUS_CLASSES = flags.DEFINE_integer(
+    "previous_classes", 9, "Class count of the previous transformer.")
+_SAMPLE_CLASSES = flags.DEFINE_integer(
+    "sample_classes", 27,
+    "Sample grid rows: labels 0..N-1 (27 = the three trained styles).")
 
 
 def write_slice(path: str, data: str, n: int) -> None:
@@ -59,12 +66,16 @@ def main(argv):
           "test": evaluate.card_metrics(model, images, labels),
           "slice": evaluate.card_metrics(
               model, slice_u8.astype(np.float32) / 255.0, slice_labels)}
-  if _EXTRA.value:
-    other = model_lib.MaskGIT.from_files(
-        __import__("configs.models").models.get_config("emoji"),
-        embedded.TOKENIZER_PATH, _EXTRA.value)
-    card["test_compare"] = {"transformer": os.path.basename(_EXTRA.value),
-                            **evaluate.card_metrics(other, images, labels)}
+  previous = None
+  if _PREVIOUS.value:
+    cfg = embedded.config()
+    cfg.transformer.num_classes = _PREVIOUS_CLASSES.value
+    previous = model_lib.MaskGIT.from_files(
+        cfg, os.path.join(_PREVIOUS.value, "tokenizer.msgpack"),
+        os.path.join(_PREVIOUS.value, "selfcond.msgpack"))
+    card["test_previous"] = {"model": _PREVIOUS.value,
+                             **evaluate.card_metrics(previous, images,
+                                                     labels)}
   card["seconds"] = round(time.time() - t0, 1)
   io_utils.write_json(_OUT.value, card)
   print(json.dumps(card, indent=1))
@@ -72,13 +83,17 @@ def main(argv):
   os.makedirs(_IMAGES.value, exist_ok=True)
   # Reconstructions: 24 test images (fixed stride), original above recon.
   idx = np.linspace(0, len(images) - 1, 24).astype(int)
-  rec = np.clip(model.decode_tokens(model.encode(images[idx])), 0, 1)
-  pairs = np.concatenate([images[idx[:12]], rec[:12], images[idx[12:]],
-                          rec[12:]])
+  recon = lambda m, x: np.clip(m.decode_tokens(m.encode(x)), 0, 1)
+  # Rows: originals, then (previous model's and) this model's reconstructions.
+  rows = []
+  for half in (idx[:12], idx[12:]):
+    rows += [images[half]] + ([recon(previous, images[half])]
+                              if previous is not None else []) + [recon(model, images[half])]
+  pairs = np.concatenate(rows)
   image_io.save_png(os.path.join(_IMAGES.value, "emoji_reconstructions.png"),
                     image_io.grid(pairs, 12))
   # Class-conditional samples: one row per class, 8 samples each.
-  n_cls = model.transformer_config.num_classes
+  n_cls = min(_SAMPLE_CLASSES.value, model.transformer_config.num_classes)
   samples = model.generate(np.repeat(np.arange(n_cls), 8), seed=0,
                            num_iter=12)
   image_io.save_png(os.path.join(_IMAGES.value, "emoji_samples.png"),
