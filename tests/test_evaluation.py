@@ -173,11 +173,7 @@ def test_cache_keys_follow_weight_content_not_paths(quick_run, tmp_path):
 
 
 def test_compare_models_pairs_the_same_images(quick_run):
-  import importlib.util  # pylint: disable=g-import-not-at-top
-  spec = importlib.util.spec_from_file_location(
-      "compare_models", os.path.join(_ROOT, "benchmarks", "compare_models.py"))
-  cm = importlib.util.module_from_spec(spec)
-  spec.loader.exec_module(cm)
+  from maskgit_edit.evaluation import compare as cm  # pylint: disable=g-import-not-at-top
   out, _ = quick_run
   got = cm.compare(_quick_config(out), _quick_config(out), ["a", "b"])
   assert set(got["rows"]) == {"g_e", "inpaint", "sdedit"}
