@@ -5,8 +5,8 @@ r"""Reconstructions of several tokenizers side by side, per style.
       --out=docs/images/v15_decoders.png
 
 Row 1: test images (the first --per_set of each style, in id order); then
-one row of decode(encode(x)) per tokenizer, in the order given, each
-titled by its mean PSNR per style on the whole test split (printed).
+one row of decode(encode(x)) per tokenizer, in the order given. Prints each
+tokenizer's mean PSNR per style on the whole test split.
 """
 
 import json

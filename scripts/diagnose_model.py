@@ -21,6 +21,8 @@ The oracle's runs are cached under `<runs_dir>/diagnosis` (their own key:
 the guides differ from the benchmark's).
 """
 
+import copy
+import dataclasses
 import json
 import os
 import sys
@@ -53,30 +55,26 @@ def diagnose(config, rows=("g_e",)) -> dict:
   b = ev.bench
   truth_rows = np.asarray([r for r in ev.test_rows
                            if b.kinds[r] in bs.TRUTH_KINDS])
-  g_e = runner.Entry("g_e", "sdedit", {}, (0.0,))
   per = {}
   # The oracle: the truth as the guide, in a run cache of its own.
-  oracle_ev = runner.Evaluation(config)
+  oracle_ev = copy.copy(ev)
   oracle_ev.c = config.copy_and_resolve_references()
   with oracle_ev.c.unlocked():
     oracle_ev.c.runs_dir = os.path.join(config.runs_dir, "diagnosis")
-  oracle_ev.bench.guides = oracle_ev.bench.guides.copy()
-  oracle_ev.bench.guides[truth_rows] = b.truths[truth_rows]
-  rec = oracle_ev._run(g_e, 0.0, truth_rows, 0, "oracle", False)  # pylint: disable=protected-access
+  guides = b.guides.copy()
+  guides[truth_rows] = b.truths[truth_rows]
+  oracle_ev.bench = dataclasses.replace(b, guides=guides)
+  rec = oracle_ev._run(runner.G_E, 0.0, truth_rows, 0, "oracle", False)  # pylint: disable=protected-access
   per["oracle"] = rec["metric_perceptual"]
   # The evaluation's own test rows (all kinds, cached), at the truth rows.
   at = np.flatnonzero(np.isin(ev.test_rows, truth_rows))
-  per["raw paint"] = ev.test_row("guide", 0.0, seeds=tuple(config.seeds)[:1])[
-      "per"]["perceptual"][at]
+  per["raw paint"] = ev.test_row("guide", 0.0)["per"]["perceptual"][at]
   strengths = {}
   for name in rows:
-    e = g_e if name == "g_e" else next(m for m in ev.methods
-                                       if m.name == name)
-    s = (ev.tune(e)["chosen"] if len(e.strengths) > 1
-         else float(e.strengths[0]))
-    strengths[name] = s
-    seeds = tuple(config.seeds)[:1] if name == "g_e" else None
-    per[name] = ev.test_row(e, s, seeds=seeds)["per"]["perceptual"][at]
+    e = runner.G_E if name == "g_e" else next(m for m in ev.methods
+                                              if m.name == name)
+    strengths[name] = ev.kept_strength(e)
+    per[name] = ev.test_row(e, strengths[name])["per"]["perceptual"][at]
   ids = np.asarray([b.ids[r] for r in truth_rows])
   res = stats.cluster_indices(ids, int(config.num_bootstrap), 0)
   out = {"rows": len(truth_rows), "kinds": list(bs.TRUTH_KINDS),

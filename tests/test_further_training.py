@@ -90,3 +90,11 @@ def test_grown_classes_keep_the_old_labels_meaning(tmp_path):
                                rtol=1e-5, atol=1e-5)
   with pytest.raises(ConfigError, match="not a multiple"):
     tr_recipe.tile_classes(params, old_cfg, 12)
+
+
+def test_decoder_only_without_a_tokenizer_to_start_from_is_a_config_error():
+  from maskgit.training import tokenizer as tokenizer_recipe  # pylint: disable=g-import-not-at-top
+  c = tokenizer_config.get_config("tiny")
+  c.tokenizer_loss.decoder_only = True
+  with pytest.raises(ConfigError, match="set init_from"):
+    tokenizer_recipe.TokenizerRecipe(c)

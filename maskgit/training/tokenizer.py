@@ -64,6 +64,10 @@ class TokenizerRecipe(Recipe):
           "tokenizer_loss.perceptual_weight > 0 needs perceptual feature "
           "weights, which are not supported here; set it to 0.")
     self.disc = Discriminator(int(t.disc_filters), int(t.disc_layers))
+    if t.decoder_only and not config.init_from:
+      raise ConfigError(
+          "tokenizer_loss.decoder_only fine-tunes a trained tokenizer's "
+          "decoder on its frozen codes: set init_from to its msgpack.")
 
   def init_params(self, rng):
     k1, k2 = jax.random.split(rng)
@@ -84,35 +88,38 @@ class TokenizerRecipe(Recipe):
                                      int(self.config.model.image_size), 3)))["params"]
     return {"vqgan": tok, "disc": jax.tree.map(np.asarray, disc)}
 
+  def _pixel_terms(self, d_params, recon, images, step, train):
+    """(reconstruction loss, the weighted adversarial term, its raw value)."""
+    t = self.config.tokenizer_loss
+    diff = recon - images
+    rec = t.l1_weight * jnp.abs(diff).mean() + t.l2_weight * (diff ** 2).mean()
+    adv_on = (step >= t.disc_start).astype(jnp.float32) if train else 0.0
+    g_adv = jax.nn.softplus(-self.disc.apply({"params": d_params},
+                                             recon)).mean()
+    return rec, t.adv_weight * adv_on * g_adv, g_adv
+
   def _decoder_only_loss(self, g_params, d_params, images, step, train):
     """Reconstruction (+ adversarial) loss of the decoder on frozen codes."""
-    t = self.config.tokenizer_loss
     frozen = jax.lax.stop_gradient(g_params)
     ids = self.net.apply({"params": frozen}, images,
                          method=vqgan.VQGAN.encode_ids)
     zq = jnp.take(frozen["quantizer"]["codebook"], ids, axis=0)
     recon = self.net.apply({"params": g_params}, zq,
                            method=vqgan.VQGAN.decode)
-    diff = recon - images
-    rec = t.l1_weight * jnp.abs(diff).mean() + t.l2_weight * (diff ** 2).mean()
-    adv_on = (step >= t.disc_start).astype(jnp.float32) if train else 0.0
-    g_adv = jax.nn.softplus(-self.disc.apply({"params": d_params},
-                                             recon)).mean()
-    loss = rec + t.adv_weight * adv_on * g_adv
-    mse = (diff ** 2).mean(axis=(1, 2, 3))
+    rec, adv, g_adv = self._pixel_terms(d_params, recon, images, step, train)
+    mse = ((recon - images) ** 2).mean(axis=(1, 2, 3))
     psnr = (-10.0 * jnp.log10(jnp.maximum(mse, 1e-10))).mean()
-    return loss, ({"recon_loss": rec, "g_adv_loss": g_adv, "psnr": psnr},
-                  recon)
+    return rec + adv, ({"recon_loss": rec, "g_adv_loss": g_adv,
+                        "psnr": psnr}, recon)
 
   def _gen_loss(self, g_params, d_params, images, step, train):
     t = self.config.tokenizer_loss
-    if t.get("decoder_only", False):
+    if t.decoder_only:
       return self._decoder_only_loss(g_params, d_params, images, step, train)
     recon, ids, z = self.net.apply({"params": g_params}, images)
     codebook = g_params["quantizer"]["codebook"]
     zq = jnp.take(codebook, ids, axis=0)
-    diff = recon - images
-    rec = t.l1_weight * jnp.abs(diff).mean() + t.l2_weight * (diff ** 2).mean()
+    rec, adv, g_adv = self._pixel_terms(d_params, recon, images, step, train)
     commit = ((z - jax.lax.stop_gradient(zq)) ** 2).mean()
     cb = ((jax.lax.stop_gradient(z) - zq) ** 2).mean()
     dist = self.net.apply({"params": g_params}, z,
@@ -124,11 +131,8 @@ class TokenizerRecipe(Recipe):
     avg = probs.mean(0)
     batch_ent = -(avg * jnp.log(avg + 1e-9)).sum()
     entropy = per_sample - batch_ent
-    adv_on = (step >= t.disc_start).astype(jnp.float32) if train else 0.0
-    g_adv = jax.nn.softplus(-self.disc.apply({"params": d_params},
-                                             recon)).mean()
     loss = (rec + t.beta * commit + t.codebook_weight * cb
-            + t.entropy_weight * entropy + t.adv_weight * adv_on * g_adv)
+            + t.entropy_weight * entropy + adv)
     metrics = {"recon_loss": rec, "commit_loss": commit,
                "codebook_loss": cb, "entropy_loss": entropy,
                "g_adv_loss": g_adv,

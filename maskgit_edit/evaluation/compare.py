@@ -37,20 +37,16 @@ def compare(config_a, config_b, names, skip=()) -> dict:
   res = analysis._Resamples(kinds, ids, int(config_a.num_bootstrap), 0)  # pylint: disable=protected-access
   axes = {a: (m, tuple(k for k in ks if k in res.pos))
           for a, (m, ks) in runner.AXES.items()}
-  g_e = runner.Entry("g_e", "sdedit", {}, (0.0,))
   out = {"names": list(names), "strength": {}, "rows": {}}
-  todo = [g_e] + [e for e in ea.methods if e.name not in skip]
+  todo = [runner.G_E] + [e for e in ea.methods if e.name not in skip]
   for entry in todo:
     built, kept = [], []
     for ev in evs:
       e = next((m for m in ev.methods if m.name == entry.name), entry)
-      s = (ev.tune(e)["chosen"] if len(e.strengths) > 1
-           else float(e.strengths[0]))
-      seeds = tuple(ev.c.seeds)[:1] if entry.name == "g_e" else None
+      s = ev.kept_strength(e)
       print(f"{entry.name}: {names[len(built)]} at strength {s}",
             file=sys.stderr)
-      built.append(analysis._Row(ev.test_row(e, s, seeds=seeds), res,  # pylint: disable=protected-access
-                                 ev.ref_feats))
+      built.append(analysis._Row(ev.test_row(e, s), res, ev.ref_feats))  # pylint: disable=protected-access
       kept.append(s)
     out["strength"][entry.name] = kept
     row = {}

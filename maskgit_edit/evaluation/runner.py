@@ -76,6 +76,10 @@ class Entry:
   base: str = ""
 
 
+# G_E: sdedit at strength 0, the guide's tokens decoded (a reference row).
+G_E = Entry("g_e", "sdedit", {}, (0.0,))
+
+
 def _plain(v):
   return v.to_dict() if hasattr(v, "to_dict") else v
 
@@ -352,10 +356,18 @@ class Evaluation:
                 chosen=float(entry.strengths[best]),
                 at_edge=len(obj) > 1 and best in (0, len(obj) - 1))
 
+  def kept_strength(self, entry: Entry) -> float:
+    """The entry's strength: tuned on validation, or its only one."""
+    if len(entry.strengths) > 1:
+      return self.tune(entry)["chosen"]
+    return float(entry.strengths[0])
+
   def test_row(self, entry: Entry | str, strength: float,
                seeds=None) -> dict:
     """Seed-averaged metrics [R] and features [R * k, d] on the test rows."""
-    seeds = tuple(self.c.seeds) if seeds is None else seeds
+    if seeds is None:  # Reference rows are deterministic: one seed.
+      name = entry if isinstance(entry, str) else entry.name
+      seeds = tuple(self.c.seeds)[:1 if name in REFERENCES else None]
     recs = [self._run(entry, strength, self.test_rows, s, "test", i == 0)
             for i, s in enumerate(seeds)]
     per = {m.name: np.mean([r[f"metric_{m.name}"] for r in recs], 0)
@@ -425,12 +437,10 @@ class Evaluation:
     strength = {e.name: tuning[e.name]["chosen"] if e.name in tuning
                 else e.strengths[0] for e in self.methods}
     rows = {}
-    g_e = Entry("g_e", "sdedit", {}, (0.0,))
     for ref in REFERENCES:
       _say(self.bar, f"test {ref}")
       # Deterministic rows: one seed.
-      rows[ref] = self.test_row(g_e if ref == "g_e" else ref, 0.0,
-                                seeds=tuple(c.seeds)[:1])
+      rows[ref] = self.test_row(G_E if ref == "g_e" else ref, 0.0)
     for e in self.methods:
       _say(self.bar, f"test {e.name}")
       rows[e.name] = self.test_row(e, strength[e.name])

@@ -92,9 +92,9 @@ class SelfCondRecipe(tr_recipe.TransformerRecipe):
 
     `selfcond.pool_guides` simulated guides per training image of the npz
     train split (odd-numbered guides on the mirrored image when
-    `data.random_flip`; no other augmentation), tokenized with the frozen tokenizer: this
-    skips the host simulation and the tokenizer in every step, which dominate
-    a CPU step.
+    `data.random_flip`; no other augmentation), tokenized with the frozen
+    tokenizer: this skips the host simulation and the tokenizer in every
+    step, which dominate a CPU step.
     """
     if self._pool is not None:
       return self._pool
