@@ -39,16 +39,18 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
   # pylint: disable=g-import-not-at-top
+  from maskgit import embedded
   from maskgit import runtime
-  from maskgit.data import emoji
+  from maskgit.data import emoji_sets
   from maskgit_edit.app import core
   from maskgit_edit.app import server as server_lib
   # pylint: enable=g-import-not-at-top
   logging.getLogger("maskgit_edit.app").setLevel(logging.INFO)
   config = _CONFIG.value
   runtime.enable_compilation_cache(config.compilation_cache)
-  names = (emoji.EMOJI_GROUPS if config.model.transformer.num_classes ==
-           len(emoji.EMOJI_GROUPS) else None)
+  names = (embedded.class_names() if config.transformer_path ==
+           embedded.TRANSFORMER_PATH else
+           emoji_sets.class_names_for(config.model.transformer.num_classes))
   try:
     ui = core.App(config, class_names=names)
   except (ValueError, OSError) as e:

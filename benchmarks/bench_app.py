@@ -22,9 +22,9 @@ from absl import app
 from absl import flags
 
 from configs import edit as edit_config
+from maskgit import embedded
 from maskgit import io_utils
 from maskgit import runtime
-from maskgit.data import emoji
 from maskgit_edit.app import core
 from maskgit_edit.app import server as server_lib
 from maskgit_edit.app import browser
@@ -39,7 +39,7 @@ def main(argv):
   browser.require()
   config = edit_config.get_config("emoji")
   runtime.enable_compilation_cache(config.compilation_cache)
-  ui = core.App(config, class_names=emoji.EMOJI_GROUPS)
+  ui = core.App(config, class_names=embedded.class_names())
   warm = ui.warmup()
   srv = server_lib.Server(ui, "127.0.0.1", 0)
   srv.start()

@@ -8,7 +8,7 @@ r"""Config of sample_edit.py: guided editing of a folder or manifest of edits.
 
 The argument after ':' is a model preset (configs/models.py), default
 'emoji': the embedded model in weights/emoji (docs/model_card.md), editing
-examples/edits.jsonl with the recommended method and strength. Other presets
+examples/edits.jsonl with the default method and strength. Other presets
 start with empty model paths = a RANDOMLY INITIALISED model (clearly labelled
 in the log and the JSON record; outputs are noise; tests use 'tiny').
 """
@@ -158,8 +158,10 @@ def get_config(preset: str = "emoji") -> ml_collections.ConfigDict:
         _REPO, "weights/emoji_diffusion/diffusion.msgpack")
     c.inputs = os.path.join(_REPO, "examples/edits.jsonl")
     c.output_dir = "outputs"
-    # Recommended for this model (benchmarks/eval_edits.py, docs/editing.md):
-    # sdedit follows the paint; 0.3 trades some faithfulness for realism.
+    # The default for hand-painted edits: sdedit follows the paint (removals
+    # included); 0.3 trades some faithfulness for realism. The evaluation's
+    # best on restoring known truths is selfcond at 0.35 with
+    # rerank.num_candidates=4 (README, docs/comparisons.md).
     c.method = "sdedit"
     c.strength = 0.3
   return c

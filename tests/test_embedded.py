@@ -74,3 +74,11 @@ def test_sample_edit_without_arguments_edits_the_examples(tmp_path):
   grid = np.asarray(Image.open(run / "grid.png"))
   row = np.asarray(Image.open(run / names[0] / "grid.png"))
   assert grid.shape[0] == len(names) * row.shape[0]
+
+
+def test_class_names_mark_the_untrained_style():
+  names = embedded.class_names()
+  assert len(names) == embedded.config().transformer.num_classes == 36
+  assert names[0] == "noto/Smileys & Emotion"  # v1's labels keep their meaning.
+  assert names[26] == "fluent3d/Flags"
+  assert names[27] == "openmoji/Smileys & Emotion (untrained)"

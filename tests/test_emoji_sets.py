@@ -88,6 +88,10 @@ def test_units():
   assert len(names) == emoji_sets.NUM_CLASSES == 36
   assert names[emoji_sets.label_for('fluent3d', 2)] == (
       'fluent3d/Animals & Nature')
+  # The app's labels: v1's 9 groups, the 36 style/group classes, else None.
+  assert emoji_sets.class_names_for(9)[8] == 'Flags'
+  assert emoji_sets.class_names_for(36) == names
+  assert emoji_sets.class_names_for(10) is None
   with pytest.raises(ValueError, match='Unknown emoji set .*choose from'):
     emoji_sets.get_set('apple')
   with pytest.raises(ValueError, match='group must be in'):

@@ -148,6 +148,16 @@ def class_names() -> tuple[str, ...]:
   return tuple(f'{s.name}/{g}' for s in SETS for g in emoji_lib.EMOJI_GROUPS)
 
 
+def class_names_for(num_classes: int) -> tuple[str, ...] | None:
+  """Names of an emoji model's labels: v1's 9 groups, the 36 style/group
+  classes, or None (numbers) for any other class count."""
+  if num_classes == NUM_GROUPS:
+    return tuple(emoji_lib.EMOJI_GROUPS)
+  if num_classes == NUM_CLASSES:
+    return class_names()
+  return None
+
+
 def label_for(set_name: str, group: int) -> int:
   """Composite label of an emoji of `group` drawn in style `set_name`."""
   if not 0 <= group < NUM_GROUPS:
