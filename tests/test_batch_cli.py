@@ -196,3 +196,29 @@ def test_api_rejects_integer_images(tiny_model):
   with pytest.raises(ValueError, match="uint8.*divide by 255"):
     ed.edit(u8, guide / 255.0)
   assert tiny_model.encode(u8.astype(np.float32)).shape == (1, 8, 8)
+
+
+def test_resume_never_mixes_runs_with_other_settings(tmp_path):
+  _write_item(tmp_path / "in", "item0")
+  c = _config(tmp_path, tmp_path / "in")
+  assert batch.run(c) == 0
+  record = tmp_path / "out" / "sdedit_s0.500" / "item0" / "record.json"
+  before = record.read_text()
+  # Settings that do not change outputs: the done item is skipped.
+  c.batch_size, c.progress = 3, True
+  assert batch.run(c) == 0
+  assert record.read_text() == before
+  # One that does: a clear error before any work, nothing rewritten.
+  c.seed = 1
+  with pytest.raises(ValueError, match=r"done with other settings \(seed: 0 "
+                     r"-> 1\).*overwrite=True"):
+    batch.run(c)
+  assert record.read_text() == before
+  c.overwrite = True
+  assert batch.run(c) == 0
+  assert json.loads(record.read_text())["settings"]["seed"] == 1
+  # Best-of-N gets its own run folder (no clash with the plain run's).
+  c.overwrite, c.rerank.num_candidates = False, 2
+  assert batch.run(c) == 0
+  assert sorted(os.listdir(tmp_path / "out")) == ["sdedit_rerank2_s0.500",
+                                                  "sdedit_s0.500"]

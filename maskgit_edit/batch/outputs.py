@@ -36,8 +36,15 @@ GRID = "grid.png"
 _SAMPLE_RE = re.compile(r"^sample_\d+\.png$")
 
 
-def run_dir(output_dir: str, method: str, strength: float) -> str:
-  return os.path.join(output_dir, f"{method}_s{strength:.3f}")
+def run_name(method: str, strength: float, candidates: int = 1) -> str:
+  """'<method>[_rerank<N>]_s<strength>': best-of-N runs get their own name."""
+  rerank = f"_rerank{candidates}" if candidates > 1 else ""
+  return f"{method}{rerank}_s{strength:.3f}"
+
+
+def run_dir(output_dir: str, method: str, strength: float,
+            candidates: int = 1) -> str:
+  return os.path.join(output_dir, run_name(method, strength, candidates))
 
 
 def is_done(item_dir: str) -> bool:
@@ -181,14 +188,62 @@ def item_panels(image: np.ndarray, guide: np.ndarray, out) -> np.ndarray:
                          out.images])
 
 
+# Settings that never change an item's outputs (how the job runs, where it
+# writes); everything else in a record's settings does.
+_JOB_SETTINGS = ("batch_size", "compilation_cache", "data_parallel",
+                 "keep_going", "output_dir", "overwrite", "plugins", "progress",
+                 "summary_grid", "sweep", "write_queue")
+# Sections of method options: only the run's own method's section counts.
+_METHOD_SECTIONS = ("diffusion", "sdedit", "self_fixed", "self_learned",
+                    "selfcond")
+
+
+def _output_settings(settings: dict[str, Any]) -> dict[str, Any]:
+  method = settings.get("method", "")
+  return {k: v for k, v in settings.items() if k not in _JOB_SETTINGS and (
+      k not in _METHOD_SECTIONS or method == k or method.startswith(k + "_"))}
+
+
+def run_settings(config, method: str, strength: float) -> dict[str, Any]:
+  """The settings a record stores: the config with the run's method."""
+  settings = json.loads(config.to_json_best_effort())
+  settings.update(method=method, strength=strength)
+  return settings
+
+
+def check_same_settings(item_dir: str, settings: dict[str, Any]) -> None:
+  """Raises ValueError if the done item in `item_dir` was made otherwise.
+
+  A resumed run skips the items that are done; an item made with other
+  output settings (seed, samples, a method option, reranking...) would be
+  skipped silently and mixed with this run's, so it is an error instead.
+  """
+  try:
+    with open(os.path.join(item_dir, RECORD)) as f:
+      old = json.load(f).get("settings")
+  except (OSError, ValueError):
+    return  # Unreadable: the writer replaces it only with overwrite.
+  if not isinstance(old, dict):
+    return
+  old, new = _output_settings(old), _output_settings(settings)
+  diffs = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+  if diffs:
+    shown = "; ".join(f"{k}: {json.dumps(old.get(k))} -> "
+                      f"{json.dumps(new.get(k))}" for k in diffs[:3])
+    more = f" (+{len(diffs) - 3} more)" if len(diffs) > 3 else ""
+    raise ValueError(
+        f"{item_dir} is done with other settings ({shown}{more}). Pass "
+        "--config.overwrite=True to redo it, or another "
+        "--config.output_dir.")
+
+
 def item_record(item, out, config, method: str, strength: float, label: int,
                 random_weights: bool) -> dict[str, Any]:
   """record.json of one edited item (every setting, window, timings).
 
   `out`: the item's `loop.ItemOutput`.
   """
-  settings = json.loads(config.to_json_best_effort())
-  settings.update(method=method, strength=strength)
+  settings = run_settings(config, method, strength)
   tokens = {}
   if out.tokens is not None:  # Token methods: E and the window.
     tokens = dict(edited_tokens=int(np.sum(out.tokens.edit[0])),

@@ -20,7 +20,8 @@ Two kinds of failure:
   one at a time, and those that still fail are item failures (with their
   traceback).
 * run failures (bad settings, no inputs, an output folder that cannot be
-  written, a model that cannot be loaded, a failed write) raise one
+  written, done items made with other output settings, a model that cannot
+  be loaded, a failed write) raise one
   ValueError / OSError, once, whatever `keep_going` says. Settings, inputs
   and the output folder are checked before any work; the model is loaded on
   first use (a resumed run with nothing left to do loads nothing).
@@ -107,8 +108,7 @@ class _Job:
     return out
 
   def item_dir(self, method: str, strength: float, item: inputs.Item) -> str:
-    return os.path.join(outputs.run_dir(self.config.output_dir, method,
-                                        strength), item.name)
+    return os.path.join(_run_dir(self.config, method, strength), item.name)
 
   def edit_run(self, method: str, strength: float, items: list[inputs.Item],
                report: outputs.Report, bar) -> bool:
@@ -220,6 +220,12 @@ def run(config) -> int:
     for e in errors:
       print(f"error: {e}", file=sys.stderr)
     return 1
+  if not config.overwrite:
+    for m, s in runs:  # A resume never mixes two runs' outputs.
+      settings = outputs.run_settings(config, m, s)
+      for it in items:
+        if outputs.is_done(job.item_dir(m, s, it)):
+          outputs.check_same_settings(job.item_dir(m, s, it), settings)
   processes, primary = jax.process_count(), jax.process_index() == 0
   mine = parallel.shard(items)
   try:
@@ -245,14 +251,23 @@ def run(config) -> int:
   return 1 if report.failures else 0
 
 
+def _candidates(config) -> int:
+  rerank = config.get("rerank")
+  return int(rerank.get("num_candidates", 1)) if rerank else 1
+
+
+def _run_dir(config, method: str, strength: float) -> str:
+  return outputs.run_dir(config.output_dir, method, strength,
+                         _candidates(config))
+
+
 def _edit_runs(config, job: _Job, runs, items: list[inputs.Item],
                report: outputs.Report, primary: bool) -> bool:
   """Edits this process's items of every run; False if one failed."""
   with _progress(config.progress and primary, len(runs) * len(items)) as bar:
     for method, strength in runs:
       if primary:
-        outputs.start_run(outputs.run_dir(config.output_dir, method,
-                                          strength))
+        outputs.start_run(_run_dir(config, method, strength))
       bar.set_description(f"{method} s={strength:.2f}")
       todo = job.todo(method, strength, items, report)
       bar.update(len(items) - len(todo))
@@ -264,9 +279,11 @@ def _edit_runs(config, job: _Job, runs, items: list[inputs.Item],
 
 def _summary_grids(config, runs, names: list[str]) -> None:
   for method, strength in runs:
-    path = outputs.write_summary_grid(
-        outputs.run_dir(config.output_dir, method, strength), names)
+    path = outputs.write_summary_grid(_run_dir(config, method, strength),
+                                      names)
+    n = _candidates(config)
+    best_of = f" + best-of-{n}" if n > 1 else ""
     if path:
-      print(f"Grid ({method}, strength {strength:g}; rows: image | guide |"
-            f" mask | {config.num_samples} samples): {path}",
+      print(f"Grid ({method}{best_of}, strength {strength:g}; rows: image | "
+            f"guide | mask | {config.num_samples} samples): {path}",
             file=sys.stderr)
