@@ -23,6 +23,8 @@ from absl import app
 from absl import flags
 from ml_collections import config_flags
 
+from maskgit import cli
+
 _A = config_flags.DEFINE_config_file("a", None, "Evaluation config of A.")
 _B = config_flags.DEFINE_config_file("b", None, "Evaluation config of B.")
 _NAMES = flags.DEFINE_list("names", ["A", "B"], "Display names of A and B.")
@@ -56,4 +58,5 @@ def main(argv):
 
 if __name__ == "__main__":
   sys.path.insert(0, _ROOT)
-  app.run(main)
+  # A typo in an --a./--b. override: one line and status 2, no traceback.
+  app.run(main, flags_parser=cli.parse_flags_or_exit)

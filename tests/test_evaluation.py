@@ -185,3 +185,14 @@ def test_compare_models_pairs_the_same_images(quick_run):
   other.sample_seed = 1
   with pytest.raises(ValueError, match="same test sample"):
     cm.compare(_quick_config(out), other, ["a", "b"])
+
+
+def test_compare_models_reports_an_override_typo_in_one_line():
+  cfg = os.path.join(_ROOT, "configs", "evaluation.py") + ":quick"
+  proc = subprocess.run(
+      [sys.executable, os.path.join(_ROOT, "benchmarks", "compare_models.py"),
+       f"--a={cfg}", f"--b={cfg}", "--b.edit.rerank.no_such_field=0"],
+      capture_output=True, text=True, timeout=300, cwd=_ROOT)
+  assert proc.returncode == 2, proc.stderr[-2000:]
+  assert "bad command line" in proc.stderr and "no_such_field" in proc.stderr
+  assert "Traceback" not in proc.stderr
