@@ -33,7 +33,8 @@ def _run(cwd: str, cache: str, *extra: str) -> dict:
   wall = time.perf_counter() - t0
   if r.returncode:
     raise SystemExit(r.stderr[-2000:])
-  m = re.search(r"median ([0-9.]+) s, max ([0-9.]+) s over (\d+) edits",
+  m = re.search(r"median ([0-9.]+) s, max ([0-9.]+) s per edit over the "
+                r"(\d+) edit",
                 r.stderr)
   return {"wall_s": round(wall, 2), "edit_median_s": float(m.group(1)),
           "edit_max_s": float(m.group(2)), "edits_timed": int(m.group(3))}

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
+import re
 import sys
 import time
 from typing import Any, Callable
@@ -44,6 +46,9 @@ def define_config_flag(default: str, help_string: str):
 def parse_flags_or_exit(argv: list[str]) -> list[str]:
   """absl `flags_parser` that turns any bad flag or config override (typo,
   wrong type, unknown preset) into one line on stderr and exit status 2."""
+  # absl logs INFO by default; JAX's "Unable to initialize backend 'tpu'"
+  # line on every CPU or GPU run is noise there (its warnings still show).
+  logging.getLogger("jax._src.xla_bridge").setLevel(logging.WARNING)
   try:
     return flags.FLAGS(argv)
   except Exception as e:  # pylint: disable=broad-except
@@ -90,6 +95,25 @@ def load_model(config) -> model_lib.MaskGIT:
   return model_lib.MaskGIT.random(config.model, config.random_init_seed)
 
 
+_IMAGE_RE = re.compile(r"^(sample|edit)_\d+_class\d+\.png$")
+
+
+def _remove_earlier_images(out: str, names: list[str]) -> None:
+  """Removes an earlier run's images that this run does not rewrite.
+
+  The folder holds one run (grid.png and run.json are rewritten), so its
+  images must all be this run's, never a mix of two.
+  """
+  if not os.path.isdir(out):
+    return
+  stale = sorted(n for n in os.listdir(out)
+                 if _IMAGE_RE.match(n) and n not in names)
+  for n in stale:
+    os.remove(os.path.join(out, n))
+  if stale:
+    print(f"Removed {len(stale)} image(s) of an earlier run from {out}.")
+
+
 def run_generate(config) -> list[str]:
   """Runs generation or box editing; returns the written file paths."""
   runtime.enable_compilation_cache(config.compilation_cache)
@@ -123,6 +147,7 @@ def run_generate(config) -> list[str]:
     panels = np.concatenate([image[None], images])
   elapsed = time.perf_counter() - t0
   out = config.output_dir
+  _remove_earlier_images(out, names)
   paths = []
   for name, img in zip(names, images):
     paths.append(os.path.join(out, name))

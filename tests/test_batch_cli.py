@@ -122,6 +122,12 @@ def test_unwritable_output_dir_fails_before_any_work(tmp_path, capsys,
   assert "Traceback" not in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("name", ["missing.jsonl", "missing_folder"])
+def test_missing_inputs_say_so(tmp_path, name):
+  with pytest.raises(ValueError, match="missing.* do not exist"):
+    batch.run(_config(tmp_path, tmp_path / name))
+
+
 @pytest.mark.parametrize("kind", ["folder", "manifest", "blank_manifest"])
 def test_no_inputs_is_an_error(tmp_path, kind):
   inputs = tmp_path / "in"

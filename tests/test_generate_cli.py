@@ -50,6 +50,13 @@ def test_generate_and_box_edit(tmp_path):
   for i in range(2):
     img = np.asarray(Image.open(edit / f"edit_{i:02d}_class3.png"))
     np.testing.assert_array_equal(img[24:], original[24:])
+  # A second run into the same folder: only its own images are left.
+  r = _run(f"--config.output_dir={out}", "--config.labels=3",
+           "--config.num_iter=4")
+  assert r.returncode == 0, r.stderr
+  assert "Removed 2 image(s) of an earlier run" in r.stdout
+  assert sorted(os.listdir(out)) == ["grid.png", "run.json",
+                                     "sample_00_class3.png"]
 
 
 @pytest.mark.parametrize("args,message,code", [

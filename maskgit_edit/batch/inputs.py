@@ -61,6 +61,9 @@ def discover(inputs: str) -> tuple[list[Item], list[str]]:
   elif os.path.isdir(inputs):
     items, errors = _folder(inputs)
     expected = "NAME.png + NAME.guide.png [+ NAME.mask.png]"
+  elif not os.path.exists(inputs):
+    raise ValueError(f"Inputs {inputs!r} do not exist (give a folder or a "
+                     ".jsonl manifest).")
   else:
     raise ValueError(f"Inputs {inputs!r} is neither a folder nor a .jsonl "
                      "manifest.")

@@ -289,11 +289,13 @@ class Report:
   def print(self, output_dir: str, num_samples: int) -> None:
     """The closing lines on stderr: latency, counts, then every failure."""
     if self.edit_seconds:
-      print(f"Edit latency ({num_samples} samples per edit, compiled, "
+      print(f"Edit latency ({num_samples} samples per edit, "
             f"{jax.default_backend()}): median "
             f"{np.median(self.edit_seconds):.3f} s, max "
-            f"{max(self.edit_seconds):.3f} s over {len(self.edit_seconds)} "
-            "edits.", file=sys.stderr)
+            f"{max(self.edit_seconds):.3f} s per edit over the "
+            f"{len(self.edit_seconds)} edit(s) of batches that did not "
+            "compile (each edit's share of its batch's time).",
+            file=sys.stderr)
     print(f"Done: {self.done} written, {self.skipped} skipped (already "
           f"done), {len(self.failures)} failed; outputs in {output_dir}.",
           file=sys.stderr)
