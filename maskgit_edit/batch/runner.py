@@ -66,7 +66,8 @@ def runs_from_config(config) -> list[tuple[str, float]]:
   records = [pool_lib.method(config, m) for m in methods]
   bad = [s for s in strengths if not 0.0 <= s <= 1.0]
   if bad:
-    raise ValueError(f"strength must be in [0, 1], got {bad}.")
+    raise ValueError("strength must be in [0, 1], got "
+                     f"{', '.join(f'{b:g}' for b in bad)}.")
   return [(m.name, s) for m in records for s in m.strengths(strengths)]
 
 
