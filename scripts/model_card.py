@@ -83,12 +83,14 @@ def main(argv):
   os.makedirs(_IMAGES.value, exist_ok=True)
   # Reconstructions: 24 test images (fixed stride), original above recon.
   idx = np.linspace(0, len(images) - 1, 24).astype(int)
-  recon = lambda m, x: np.clip(m.decode_tokens(m.encode(x)), 0, 1)
-  # Rows: originals, then (previous model's and) this model's reconstructions.
+  # Rows: originals, then this model's (and the previous model's)
+  # reconstructions.
+  shown = [model] + ([previous] if previous is not None else [])
   rows = []
   for half in (idx[:12], idx[12:]):
-    rows += [images[half]] + ([recon(previous, images[half])]
-                              if previous is not None else []) + [recon(model, images[half])]
+    rows.append(images[half])
+    rows += [np.clip(m.decode_tokens(m.encode(images[half])), 0, 1)
+             for m in shown]
   pairs = np.concatenate(rows)
   image_io.save_png(os.path.join(_IMAGES.value, "emoji_reconstructions.png"),
                     image_io.grid(pairs, 12))

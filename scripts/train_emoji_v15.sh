@@ -18,6 +18,10 @@ PY=${PYTHON:-python}
 DATA=${DATA:-data/emoji_sets64.npz}  # Three sets.
 NOTO=${NOTO:-data/emoji64.npz}       # Noto alone (labels 0..8).
 W=${WORKDIR:-workdirs/v15}
+# v1's transformer (9 classes), the selfcond stage's start. weights/emoji/
+# holds v1.5 since 63fd42f, so v1's file comes from git history (the
+# tokenizer is unchanged: weights/emoji/tokenizer.msgpack is v1's).
+V1_TRANSFORMER=${V1_TRANSFORMER:-$W/v1_selfcond.msgpack}
 RUN=(--config.data.source=npz --config.log_every=50 --config.eval_every=0
      --config.sample_every=0 --config.checkpoint.every_steps=100)
 # Decoder on frozen codes, from v1's tokenizer (batch 32).
@@ -44,9 +48,14 @@ case "$STAGE" in
       --config.num_steps=400 \
       --config.optim.learning_rate=3e-5 --config.optim.warmup_steps=20 ;;
   selfcond)
+    if [[ ! -f "$V1_TRANSFORMER" ]]; then
+      mkdir -p "$(dirname "$V1_TRANSFORMER")"
+      git show 320f86f:weights/emoji/selfcond.msgpack > "$V1_TRANSFORMER.tmp"
+      mv "$V1_TRANSFORMER.tmp" "$V1_TRANSFORMER"
+    fi
     exec "$PY" train.py "${SC[@]}" --workdir="$W/selfcond" \
       --config.data.dataset="$DATA" \
-      --config.init_from=weights/emoji/selfcond.msgpack --config.init_num_classes=9 \
+      --config.init_from="$V1_TRANSFORMER" --config.init_num_classes=9 \
       --config.selfcond.pool="$W/selfcond_pool.npz" --config.num_steps=1000 \
       --config.optim.learning_rate=2e-4 --config.optim.warmup_steps=100 ;;
   noto)

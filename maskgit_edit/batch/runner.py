@@ -225,8 +225,9 @@ def run(config) -> int:
     for m, s in runs:  # A resume never mixes two runs' outputs.
       settings = outputs.run_settings(config, m, s)
       for it in items:
-        if outputs.is_done(job.item_dir(m, s, it)):
-          outputs.check_same_settings(job.item_dir(m, s, it), settings)
+        d = job.item_dir(m, s, it)
+        if outputs.is_done(d):
+          outputs.check_same_settings(d, settings)
   processes, primary = jax.process_count(), jax.process_index() == 0
   mine = parallel.shard(items)
   try:
